@@ -1,0 +1,115 @@
+"""The `dlf` command line.
+
+    dlf list                                   every experiment and the lecture concept it shows
+    dlf run NAME [--out DIR] [options]         one experiment under the run contract (see dlf.rundir)
+    dlf run NAME --resume DIR                  continue a checkpointed run
+    dlf tour [--out DIR]                       the fundamentals, small and fast, as one HTML report
+    dlf data download mnist [--data-dir DIR]   fetch a data set, checksummed
+
+Errors a user can fix print one line and exit with status 2; see dlf.errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from dlf import __version__, registry
+from dlf.config import add_options, from_namespace, given_options
+from dlf.errors import DlfError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the fix, not a usage dump."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise DlfError(f"{message} (see '{self.prog} --help')")
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="dlf", description="Deep Learning Fundamentals: the lecture as runnable experiments.")
+    p.add_argument("--version", action="version", version=f"dlf {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.add_parser("list", help="list every experiment and the concept it shows")
+    run = sub.add_parser("run", help="run one experiment: dlf run NAME --help shows its options", add_help=False)
+    run.add_argument("name", nargs="?", help="experiment name (see dlf list)")
+    run.add_argument("rest", nargs=argparse.REMAINDER)
+    tour = sub.add_parser("tour", help="run the fundamentals quickly and write one HTML report")
+    tour.add_argument("--out", help="report folder (default: runs/tour-<timestamp>)")
+    tour.add_argument("--seed", type=int, default=0, help="seed for every experiment (default: 0)")
+    data = sub.add_parser("data", help="data sets: dlf data download mnist")
+    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=_Parser)
+    dl = data_sub.add_parser("download", help="download a data set and check its checksums")
+    dl.add_argument("dataset", choices=["mnist"])
+    dl.add_argument("--data-dir", help="where to put it (default: $DLF_DATA_DIR, then ~/.cache/dlf)")
+    return p
+
+
+def _run_parser(name: str, config_cls: type) -> argparse.ArgumentParser:
+    exp = registry.get(name)
+    p = _Parser(prog=f"dlf run {name}", description=exp.concept)
+    p.add_argument("--out", help=f"run folder (default: runs/{name}-<timestamp>)")
+    p.add_argument("--resume", metavar="DIR", help="continue the checkpointed run in DIR with its saved config")
+    p.add_argument("--data-dir", help="data folder (default: $DLF_DATA_DIR, then ~/.cache/dlf)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars and no summary table")
+    add_options(p, config_cls)
+    return p
+
+
+def cmd_list() -> int:
+    width = max(len(e.name) for e in registry.EXPERIMENTS)
+    for exp in registry.EXPERIMENTS:
+        print(f"{exp.name:<{width}}  {exp.concept}")
+    return 0
+
+
+def cmd_run(name: str | None, rest: list[str]) -> int:
+    from dlf.runner import execute
+
+    if not name or name in ("-h", "--help"):
+        print("usage: dlf run NAME [--out DIR] [--seed N] [--device auto|cpu|cuda|mps] [options]\n")
+        cmd_list()
+        return 0 if name else 2
+    module = registry.get(name).load()
+    ns = _run_parser(name, module.Config).parse_args(rest)
+    if ns.resume:
+        extra = [o for o in given_options(module.Config, ns)]
+        if extra or ns.out:
+            opts = ", ".join("--" + o.replace("_", "-") for o in extra) or "--out"
+            raise DlfError(f"--resume continues a run with its saved config; drop {opts}")
+        execute(name, resume=ns.resume, data_dir=ns.data_dir, quiet=ns.quiet)
+        return 0
+    cfg = from_namespace(module.Config, ns)
+    execute(name, cfg, ns.out, data_dir=ns.data_dir, quiet=ns.quiet)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        ns = _top_parser().parse_args(argv)
+        if ns.command == "list":
+            return cmd_list()
+        if ns.command == "run":
+            return cmd_run(ns.name, ns.rest)
+        if ns.command == "tour":
+            from dlf.tour import tour
+
+            tour(out=ns.out, seed=ns.seed)
+            return 0
+        if ns.command == "data":
+            from dlf.data.download import download
+
+            if ns.data_command != "download":
+                raise DlfError("say what to do: 'dlf data download mnist'")
+            download(ns.dataset, ns.data_dir)
+            return 0
+        _top_parser().print_help()
+        return 0 if not argv else 2
+    except DlfError as exc:
+        print(f"dlf: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("dlf: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,1 @@
+"""One module per experiment: its Config and its run(cfg, run)."""

@@ -1,0 +1,53 @@
+"""Every experiment, the lecture concept it shows, and the module that holds its config and its `run`.
+
+An experiment module defines `Config` (a dataclass derived from `dlf.config.BaseConfig`) and
+`run(cfg, run) -> dict`, which computes, logs through `run.log`, saves plots through `run.save_figure`
+and returns the flat summary. Modules are imported only when used, so `dlf list` stays fast.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+
+from dlf.errors import DlfError
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    concept: str
+    module: str
+
+    def load(self) -> ModuleType:
+        return importlib.import_module(self.module)
+
+
+EXPERIMENTS: tuple[Experiment, ...] = (
+    Experiment("neuron", "a neuron: weighted sum, bias, activation; trained to separate two classes",
+               "dlf.experiments.neuron"),
+    Experiment("activations", "sigmoid, tanh and ReLU with their derivatives", "dlf.experiments.activations"),
+    Experiment("linreg", "linear regression as line fitting: closed form against gradient descent",
+               "dlf.experiments.linreg"),
+    Experiment("gradient-descent", "full-batch, stochastic and mini-batch gradient descent side by side",
+               "dlf.experiments.gradient_descent"),
+    Experiment("universality", "Hornik: a 2-layer network fits any continuous function as it widens",
+               "dlf.experiments.universality"),
+    Experiment("mnist-mlp", "supervised learning: the 2-layer network of the universality theorem on MNIST",
+               "dlf.experiments.mnist_mlp"),
+    Experiment("mnist-cnn", "CNNs for vision: translation invariance on MNIST", "dlf.experiments.mnist_cnn"),
+    Experiment("mnist-rnn", "RNNs for sequences: an image read row by row by a GRU", "dlf.experiments.mnist_rnn"),
+)
+
+BY_NAME = {e.name: e for e in EXPERIMENTS}
+
+
+def get(name: str) -> Experiment:
+    """Look an experiment up by name; an unknown name is a one-line error with the closest match."""
+    if name in BY_NAME:
+        return BY_NAME[name]
+    close = difflib.get_close_matches(name, BY_NAME, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    raise DlfError(f"unknown experiment '{name}'; {hint}run 'dlf list' to see all {len(BY_NAME)}")

@@ -1,0 +1,161 @@
+"""The run contract: what every `dlf run NAME --out DIR` leaves on disk.
+
+    DIR/config.json     the experiment name and every config value
+    DIR/metrics.jsonl   one JSON object per logged step
+    DIR/summary.json    final figures, flat keys; the same seed on the same device gives the same file
+    DIR/timing.json     wall-clock figures (kept apart so that summary.json stays reproducible)
+    DIR/*.png           plots
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from dlf.errors import DlfError
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write to a temporary file in the same folder, then rename: readers never see half a file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _clean(value: Any) -> Any:
+    """Plain JSON numbers: tensors and numpy scalars become floats/ints, NaN becomes None."""
+    if hasattr(value, "item") and callable(value.item):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def default_out(name: str, root: str | os.PathLike = "runs") -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path(root) / f"{name}-{stamp}"
+
+
+class Run:
+    """A run directory: config, metrics, summary, plots. Only rank 0 writes (`enabled=False` elsewhere)."""
+
+    def __init__(self, path: Path, enabled: bool = True):
+        self.path = Path(path)
+        self.enabled = enabled
+        self._metrics = None
+
+    @classmethod
+    def create(cls, path: Path, config_json: str, *, resume: bool = False, enabled: bool = True) -> Run:
+        """Make the folder (a fresh one must not hold an earlier run) and write config.json."""
+        path = Path(path)
+        run = cls(path, enabled)
+        if not enabled:
+            return run
+        if not resume and (path / "config.json").exists():
+            raise DlfError(f"{path} already holds a run; pick another --out, or continue it with --resume {path}")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / ".write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise DlfError(f"cannot write to output directory {path}: {reason}; choose another --out") from None
+        if not resume:
+            atomic_write_text(path / "config.json", config_json)
+        return run
+
+    # metrics -----------------------------------------------------------------------------------------------
+    def log(self, step: int, **metrics: Any) -> None:
+        """Append one line to metrics.jsonl (flushed at once, so a killed run keeps what it logged)."""
+        if not self.enabled:
+            return
+        if self._metrics is None:
+            self._metrics = open(self.path / "metrics.jsonl", "a", encoding="utf-8")
+        record = {"step": int(step), **{k: _clean(v) for k, v in metrics.items()}}
+        self._metrics.write(json.dumps(record) + "\n")
+        self._metrics.flush()
+
+    def truncate_metrics(self, last_step: int) -> None:
+        """On resume: drop metric lines logged after the checkpoint (and any half-written last line)."""
+        path = self.path / "metrics.jsonl"
+        if not self.enabled or not path.exists():
+            return
+        kept = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                break
+            if record.get("step", 0) > last_step:
+                break
+            kept.append(line + "\n")
+        atomic_write_text(path, "".join(kept))
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        path = self.path / "metrics.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    # results -----------------------------------------------------------------------------------------------
+    def write_summary(self, summary: dict[str, Any], timing: dict[str, Any] | None = None) -> None:
+        if not self.enabled:
+            return
+        flat = {k: _clean(v) for k, v in summary.items()}
+        atomic_write_text(self.path / "summary.json", json.dumps(flat, indent=2, sort_keys=True) + "\n")
+        if timing:
+            clean = {k: _clean(v) for k, v in timing.items()}
+            atomic_write_text(self.path / "timing.json", json.dumps(clean, indent=2, sort_keys=True) + "\n")
+
+    def save_figure(self, fig, name: str) -> Path:
+        """Save a matplotlib figure as DIR/name.png (written atomically) and close it."""
+        import matplotlib.pyplot as plt
+
+        out = self.path / f"{name}.png"
+        if self.enabled:
+            tmp = self.path / f".{name}.tmp.png"
+            fig.savefig(tmp, dpi=110, bbox_inches="tight")
+            os.replace(tmp, out)
+        plt.close(fig)
+        return out
+
+    def close(self) -> None:
+        if self._metrics is not None:
+            self._metrics.close()
+            self._metrics = None
+
+    def discard(self) -> None:
+        """Remove a run folder that this invocation created and that holds nothing worth keeping."""
+        self.close()
+        if self.enabled and self.path.exists():
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def format_summary(summary: dict[str, Any], timing: dict[str, Any] | None = None) -> str:
+    """The short table printed at the end of a run."""
+    rows = [(k, v) for k, v in summary.items()] + [(k, v) for k, v in (timing or {}).items()]
+    if not rows:
+        return ""
+    width = max(len(k) for k, _ in rows)
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.6g}"
+        return str(v)
+
+    return "\n".join(f"  {k:<{width}}  {fmt(v)}" for k, v in rows)
