@@ -54,6 +54,7 @@ def execute(
         cfg.validate()
         path = Path(out) if out is not None else default_out(name)
     run = Run.create(path, dumps(cfg, name), resume=resume is not None, enabled=is_rank_zero())
+    run.name = name
     run.resume = resume is not None
     run.data_dir = data_dir
     run.quiet = quiet
@@ -63,8 +64,8 @@ def execute(
     start = time.perf_counter()
     try:
         summary = module.run(cfg, run)
-    except DlfError:
-        if not run.keep:
+    except DlfError as exc:
+        if not (run.keep or getattr(exc, "keep_run", False)):
             run.discard()
         raise
     finally:

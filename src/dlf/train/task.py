@@ -1,0 +1,72 @@
+"""The small contract between the shared Trainer and a model.
+
+A `Task` is an nn.Module that holds the model and says how to learn from a batch:
+
+    training_step(batch) -> {"loss": scalar tensor, **other metrics}     required
+    validation_step(batch) -> {"loss": ..., "acc": ...}  (batch means)     optional
+    configure_optimizers(cfg) -> {"name": optimizer}                       optional (default: one from cfg)
+
+`forward(batch)` is `training_step(batch)`, so DistributedDataParallel and torch.compile wrap the whole step.
+A model that learns in its own way (a GAN's two optimisers, RL rollouts) overrides `optimizer_step` only.
+
+Data is a `BatchSource`: anything with `len()` and `get(indices) -> batch`, so a batch is one vectorised gather
+and the order of examples is a pure function of (seed, step), which makes resuming exact.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+
+class BatchSource(Protocol):
+    def __len__(self) -> int: ...
+
+    def get(self, indices: torch.Tensor) -> Any: ...
+
+
+class TensorSource:
+    """Examples stored as equally long tensors (e.g. images and labels); a batch is a tuple of rows."""
+
+    def __init__(self, *tensors: torch.Tensor):
+        if not tensors or any(len(t) != len(tensors[0]) for t in tensors):
+            raise ValueError("TensorSource needs one or more tensors of equal length")
+        self.tensors = tensors
+
+    def __len__(self) -> int:
+        return len(self.tensors[0])
+
+    def get(self, indices: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(t[indices] for t in self.tensors)
+
+
+def make_optimizer(params, cfg) -> torch.optim.Optimizer:
+    """The optimizer named by cfg.optimizer, with cfg.lr, cfg.weight_decay and cfg.momentum."""
+    params = [p for p in params if p.requires_grad]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+class Task(nn.Module):
+    """Base class: subclass it, set `self.model`, and write `training_step`."""
+
+    def training_step(self, batch: Any) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def validation_step(self, batch: Any) -> dict[str, torch.Tensor]:
+        with torch.no_grad():
+            return {k: v.detach() for k, v in self.training_step(batch).items()}
+
+    def configure_optimizers(self, cfg) -> dict[str, torch.optim.Optimizer]:
+        return {"main": make_optimizer(self.parameters(), cfg)}
+
+    def forward(self, batch: Any) -> dict[str, torch.Tensor]:
+        return self.training_step(batch)
+
+    # Tasks that need their own update (several optimisers) override this; see Trainer.default_step.
+    optimizer_step = None
