@@ -4,6 +4,7 @@
     dlf run NAME [--out DIR] [options]         one experiment under the run contract (see dlf.rundir)
     dlf run NAME --resume DIR                  continue a checkpointed run
     dlf tour [--out DIR]                       the fundamentals, small and fast, as one HTML report
+    dlf compare RUN_DIR RUN_DIR [--out PNG]    translation invariance: accuracy vs image shift, runs side by side
     dlf data download mnist [--data-dir DIR]   fetch a data set, checksummed
 
 Errors a user can fix print one line and exit with status 2; see dlf.errors.
@@ -38,6 +39,9 @@ def _top_parser() -> argparse.ArgumentParser:
     tour = sub.add_parser("tour", help="run the fundamentals quickly and write one HTML report")
     tour.add_argument("--out", help="report folder (default: runs/tour-<timestamp>)")
     tour.add_argument("--seed", type=int, default=0, help="seed for every experiment (default: 0)")
+    cmp = sub.add_parser("compare", help="plot test accuracy against image shift for MNIST runs (CNN vs MLP)")
+    cmp.add_argument("runs", nargs="+", metavar="RUN_DIR", help="finished mnist-mlp/cnn/rnn run folders")
+    cmp.add_argument("--out", help="PNG to write (default: shift-compare.png beside the first run)")
     data = sub.add_parser("data", help="data sets: dlf data download mnist")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=_Parser)
     dl = data_sub.add_parser("download", help="download a data set and check its checksums")
@@ -97,6 +101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from dlf.tour import tour
 
             tour(out=ns.out, seed=ns.seed)
+            return 0
+        if ns.command == "compare":
+            from dlf.experiments._mnist import compare_shift
+
+            print(compare_shift(ns.runs, ns.out))
             return 0
         if ns.command == "data":
             from dlf.data.download import download

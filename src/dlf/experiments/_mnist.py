@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -10,7 +12,9 @@ from torch import nn
 
 from dlf.config import require
 from dlf.data.mnist import load_mnist
+from dlf.errors import DlfError
 from dlf.plotting import figure
+from dlf.rundir import Run
 from dlf.train import Task, TensorSource, TrainConfig, Trainer
 
 MEAN, STD = 0.1307, 0.3081  # of the MNIST training pixels scaled to [0, 1]
@@ -148,7 +152,7 @@ def plot_curves(run) -> None:
 def plot_confusion(run, cm: torch.Tensor) -> None:
     fig, axes = figure(size=(5.2, 4.6))
     ax = axes[0][0]
-    ax.imshow(cm.float().log1p(), cmap="Blues")
+    ax.imshow(cm.float().log1p().numpy(), cmap="Blues")
     for i in range(10):
         for j in range(10):
             ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7,
@@ -169,7 +173,7 @@ def plot_misclassified(run, images: torch.Tensor, labels: torch.Tensor, pred: to
     for ax in axes.flat:
         ax.axis("off")
     for ax, i in zip(axes.flat, wrong.tolist()):
-        ax.imshow(images[i], cmap="gray_r")
+        ax.imshow(images[i].numpy(), cmap="gray_r")
         ax.set_title(f"{int(labels[i])}→{int(pred[i])}", fontsize=9, color="crimson")
     fig.suptitle(f"misclassified test digits (true→predicted), {int((pred != labels).sum())} in all")
     run.save_figure(fig, "misclassified")
@@ -180,8 +184,28 @@ def plot_shift(run, curves: dict[str, list[float]], name: str = "shift") -> None
     ax = axes[0][0]
     for label, accs in curves.items():
         ax.plot(SHIFTS, accs, "o-", label=label)
+    ax.set_xticks(SHIFTS)
     ax.set_xlabel("shift of every test image (pixels)")
     ax.set_ylabel("test accuracy")
     ax.set_title("translation invariance")
     ax.legend()
     run.save_figure(fig, name)
+
+
+def compare_shift(run_dirs: list[str], out: str | None = None) -> Path:
+    """One plot of test accuracy against shift for several finished MNIST runs (e.g. CNN against MLP)."""
+    curves = {}
+    for d in run_dirs:
+        path = Path(d)
+        try:
+            summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
+            name = json.loads((path / "config.json").read_text(encoding="utf-8"))["experiment"]
+        except (OSError, ValueError, KeyError):
+            raise DlfError(f"{path} is not a finished dlf run (no summary.json/config.json); run it first") from None
+        if "shift_acc_0" not in summary:
+            raise DlfError(f"{path} is a '{name}' run without shift accuracies; give mnist-mlp/cnn/rnn runs")
+        curves[f"{name} ({path.name})"] = [summary[f"shift_acc_{k}"] for k in SHIFTS]
+    target = Path(out) if out else Path(run_dirs[0]).parent / "shift-compare.png"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    plot_shift(Run(target.parent), curves, name=target.stem)
+    return target

@@ -12,11 +12,11 @@ from dlf.models.cnn import CNN
 
 @dataclass
 class Config(MnistConfig):
-    width: int = 16
-    """Channels of the first convolutions (later ones have 2x and 4x)."""
+    width: int = 32
+    """Channels of the first convolution (the later ones have 2x and 4x)."""
     dropout: float = 0.1
     """Dropout before the classifier."""
-    epochs: float = 12.0
+    epochs: float = 8.0
     """Passes over the training set."""
     lr: float = 3e-3
     """Peak learning rate."""

@@ -10,7 +10,8 @@ A `Task` is an nn.Module that holds the model and says how to learn from a batch
 A model that learns in its own way (a GAN's two optimisers, RL rollouts) overrides `optimizer_step` only.
 
 Data is a `BatchSource`: anything with `len()` and `get(indices) -> batch`, so a batch is one vectorised gather
-and the order of examples is a pure function of (seed, step), which makes resuming exact.
+and the order of examples is a pure function of (seed, step), which makes resuming exact. A task that makes its
+own data (RL) passes no source: then the batch is None and one epoch is one step.
 """
 
 from __future__ import annotations
@@ -68,5 +69,17 @@ class Task(nn.Module):
     def forward(self, batch: Any) -> dict[str, torch.Tensor]:
         return self.training_step(batch)
 
-    # Tasks that need their own update (several optimisers) override this; see Trainer.default_step.
+    # Tasks that need their own update (several optimisers, RL rollouts) set this to a method
+    # `optimizer_step(batch, trainer) -> metrics`; see Trainer.default_step for what it replaces.
     optimizer_step = None
+
+    def should_stop(self) -> bool:
+        """Return True to end training early (e.g. an RL agent that solved its task)."""
+        return False
+
+    def state_json(self) -> dict:
+        """Extra JSON-able state to checkpoint besides parameters and buffers (e.g. counters)."""
+        return {}
+
+    def load_state_json(self, state: dict) -> None:
+        """Restore what state_json returned."""

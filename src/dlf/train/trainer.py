@@ -79,19 +79,19 @@ class TrainResult:
 class Trainer:
     """Train `task` on `train` (and evaluate on `val`) under `cfg`, writing into `run`."""
 
-    def __init__(self, cfg: TrainConfig, run, task: Task, train: BatchSource, val: BatchSource | None = None):
+    def __init__(self, cfg: TrainConfig, run, task: Task, train: BatchSource | None, val: BatchSource | None = None):
         self.cfg, self.run, self.train, self.val = cfg, run, train, val
         self.device = pick_device(cfg.device)
         self.distributed = distributed.init(self.device)
         self.world, self.rank = distributed.world_size(), distributed.rank()
         if cfg.batch_size % self.world:
             raise ConfigError(f"--batch-size {cfg.batch_size} must be divisible by the {self.world} processes")
-        if len(train) < cfg.batch_size:
+        if train is not None and len(train) < cfg.batch_size:
             raise ConfigError(f"--batch-size {cfg.batch_size} is larger than the {len(train)} training examples")
         self.task = task.to(self.device)
         self.optimizers = task.configure_optimizers(cfg)
         self.base_lrs = {name: [g["lr"] for g in opt.param_groups] for name, opt in self.optimizers.items()}
-        self.steps_per_epoch = len(train) // cfg.batch_size
+        self.steps_per_epoch = len(train) // cfg.batch_size if train is not None else 1
         total = math.ceil(cfg.epochs * self.steps_per_epoch)
         self.total_steps = min(total, cfg.max_steps) if cfg.max_steps else total
         self.amp_dtype = self._amp_dtype()
@@ -141,6 +141,7 @@ class Trainer:
         self.sums = {k: torch.tensor(v, dtype=torch.float64, device=self.device) for k, v in extra["sums"].items()}
         self.count = extra["count"]
         self.last_val, self.last_train = extra["last_val"], extra["last_train"]
+        self.task.load_state_json(extra.get("task", {}))
         if self.scaler is not None and extra.get("scaler"):
             self.scaler.load_state_dict(extra["scaler"])
         self.run.truncate_metrics(self.step)
@@ -173,6 +174,9 @@ class Trainer:
                     self._log({f"val_{k}": v for k, v in self.last_val.items()})
                 if self.step % self.cfg.ckpt_every == 0 or self.step == self.total_steps:
                     self.save()
+                if self.task.should_stop():
+                    self.save()
+                    break
                 if self._stop_signal is not None:
                     self.save()
                     raise TrainingStopped(f"interrupted at step {self.step}; checkpoint saved, "
@@ -185,6 +189,8 @@ class Trainer:
         return TrainResult(self.step, dict(self.last_train), dict(self.last_val))
 
     def _batch(self, step: int):
+        if self.train is None:
+            return None
         idx = batch_indices(len(self.train), self.cfg.batch_size, self.cfg.seed, step)
         local = self.cfg.batch_size // self.world
         idx = idx[self.rank * local:(self.rank + 1) * local]
@@ -291,7 +297,7 @@ class Trainer:
         if self.rank == 0 and self.run.enabled:
             extra = {"sums": {k: float(v) for k, v in self.sums.items()}, "count": self.count,
                      "last_val": self.last_val, "last_train": self.last_train,
-                     "scaler": self.scaler.state_dict() if self.scaler else None}
+                     "scaler": self.scaler.state_dict() if self.scaler else None, "task": self.task.state_json()}
             checkpoint.save(self.ckpt_dir, self.step, self.task, self.optimizers, extra, self.cfg.keep_checkpoints)
             self.run.keep = True
         distributed.barrier()

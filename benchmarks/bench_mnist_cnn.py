@@ -1,0 +1,150 @@
+"""Wall time to 99.0% MNIST test accuracy: dlf's `mnist-cnn` against the standard PyTorch MNIST example recipe.
+
+The peer is the well-known recipe from the PyTorch examples repository, rebuilt here from its description:
+2 conv layers (32, 64 channels, 3x3) + max-pool + dropout 0.25, fc 9216->128 + dropout 0.5, fc 10; Adadelta with
+lr 1.0, batch 64, StepLR gamma 0.7 each epoch, inputs normalised with (0.1307, 0.3081).
+
+Both are evaluated on the full test set at the same granularity (every `--eval-fraction` of an epoch); the clock
+counts training time only, not evaluation. Each side runs in its own subprocess so that peak memory (max RSS) is
+its own. Run it on a quiet machine:
+
+    DLF_DATA_DIR=../shared/data python benchmarks/bench_mnist_cnn.py [--target 0.99] [--max-epochs 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class ExampleNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(1, 32, 3, 1), nn.Conv2d(32, 64, 3, 1)
+        self.drop1, self.drop2 = nn.Dropout(0.25), nn.Dropout(0.5)
+        self.fc1, self.fc2 = nn.Linear(9216, 128), nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv2(F.relu(self.conv1(x)))), 2)
+        x = self.drop1(x).flatten(1)
+        return self.fc2(self.drop2(F.relu(self.fc1(x))))
+
+
+def run_example(target: float, max_epochs: int, eval_fraction: float, data_dir) -> dict:
+    from dlf.data.mnist import load_mnist
+    from dlf.experiments._mnist import normalize
+
+    torch.manual_seed(1)
+    xtr, ytr = load_mnist("train", data_dir)
+    xte, yte = load_mnist("test", data_dir)
+    model = ExampleNet()
+    opt = torch.optim.Adadelta(model.parameters(), lr=1.0)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)
+    per_epoch = -(-len(xtr) // 64)
+    every = max(1, int(per_epoch * eval_fraction))
+    clock, step, history = 0.0, 0, []
+    for epoch in range(max_epochs):
+        order = torch.randperm(len(xtr))
+        for i in range(per_epoch):
+            t0 = time.perf_counter()
+            idx = order[i * 64:(i + 1) * 64]
+            model.train()
+            opt.zero_grad()
+            F.cross_entropy(model(normalize(xtr[idx])), ytr[idx]).backward()
+            opt.step()
+            clock += time.perf_counter() - t0
+            step += 1
+            if step % every == 0 or i == per_epoch - 1:
+                acc = evaluate(model, xte, yte)
+                history.append((step, clock, acc))
+                if acc >= target:
+                    return result("pytorch-example", history, target, step * 64)
+        sched.step()
+    return result("pytorch-example", history, target, step * 64)
+
+
+@torch.no_grad()
+def evaluate(model, x, y) -> float:
+    from dlf.experiments._mnist import normalize
+
+    model.eval()
+    correct = sum(int((model(normalize(x[i:i + 1000])).argmax(1) == y[i:i + 1000]).sum()) for i in range(0, len(x), 1000))
+    return correct / len(x)
+
+
+def run_dlf(target: float, max_epochs: int, eval_fraction: float, data_dir, epochs: float) -> dict:
+    """dlf's mnist-cnn through the shared Trainer; training time is rebuilt from the logged throughput."""
+    from dlf.experiments import mnist_cnn
+    from dlf.runner import execute
+
+    batch = mnist_cnn.Config().batch_size
+    per_epoch = 60000 // batch
+    log_every = max(1, int(per_epoch * eval_fraction) // 4)
+    eval_every = log_every * 4
+    cfg = mnist_cnn.Config(epochs=epochs, eval_every=eval_every, log_every=log_every, device="cpu", seed=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        run, summary = execute("mnist-cnn", cfg, Path(tmp) / "run", data_dir=data_dir, quiet=True)
+        rows = run.read_metrics()
+    clock, history = 0.0, []
+    for r in rows:
+        if "samples_per_s" in r:
+            clock += log_every * batch / r["samples_per_s"]
+        if "val_acc" in r:
+            history.append((r["step"], clock, r["val_acc"]))
+    return result(f"dlf mnist-cnn --epochs {epochs:g}", history, target, history[-1][0] * batch,
+                  final=summary["test_accuracy"])
+
+
+def result(name: str, history, target: float, images: int, final: float | None = None) -> dict:
+    hit = next(((s, t, a) for s, t, a in history if a >= target), None)
+    return {"name": name, "seconds_to_target": hit[1] if hit else None, "images_to_target": None if not hit else hit[0],
+            "final_accuracy": final if final is not None else history[-1][2], "train_seconds": history[-1][1],
+            "images_per_s": images / max(history[-1][1], 1e-9), "peak_rss_mb": peak_mb(), "history": history}
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--target", type=float, default=0.99)
+    p.add_argument("--max-epochs", type=int, default=4, help="cap for the example recipe (it runs 14 by default)")
+    p.add_argument("--eval-fraction", type=float, default=0.25, help="evaluate every this fraction of an epoch")
+    p.add_argument("--dlf-epochs", type=float, default=2.0, help="mnist-cnn --epochs (its one-cycle schedule length)")
+    p.add_argument("--data-dir")
+    p.add_argument("--only", choices=["dlf", "example"], help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.only == "example":
+        print(json.dumps(run_example(a.target, a.max_epochs, a.eval_fraction, a.data_dir)))
+        return
+    if a.only == "dlf":
+        print(json.dumps(run_dlf(a.target, a.max_epochs, a.eval_fraction, a.data_dir, a.dlf_epochs)))
+        return
+    results = []
+    for side in ("dlf", "example"):
+        cmd = [sys.executable, __file__, "--only", side, *sys.argv[1:]]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    base = results[1]["seconds_to_target"]
+    print(f"\nMNIST, time to {a.target:.1%} test accuracy on {torch.get_num_threads()} threads (training time only)\n")
+    print(f"{'recipe':34} {'s to target':>11} {'images':>9} {'speed-up':>8} {'img/s':>7} {'final acc':>9} {'peak MB':>8}")
+    for r in results:
+        s = r["seconds_to_target"]
+        speed = f"{base / s:.1f}x" if s and base else "-"
+        print(f"{r['name']:34} {s if s is None else round(s, 1)!s:>11} {r['images_to_target']!s:>9} {speed:>8} "
+              f"{r['images_per_s']:7.0f} {r['final_accuracy']:9.4f} {r['peak_rss_mb']:8.0f}")
+
+
+if __name__ == "__main__":
+    main()
