@@ -53,7 +53,7 @@ def run_example(target: float, max_epochs: int, eval_fraction: float, data_dir) 
     per_epoch = -(-len(xtr) // 64)
     every = max(1, int(per_epoch * eval_fraction))
     clock, step, history = 0.0, 0, []
-    for epoch in range(max_epochs):
+    for _ in range(max_epochs):
         order = torch.randperm(len(xtr))
         for i in range(per_epoch):
             t0 = time.perf_counter()
@@ -78,7 +78,8 @@ def evaluate(model, x, y) -> float:
     from dlf.experiments._mnist import normalize
 
     model.eval()
-    correct = sum(int((model(normalize(x[i:i + 1000])).argmax(1) == y[i:i + 1000]).sum()) for i in range(0, len(x), 1000))
+    correct = sum(int((model(normalize(x[i:i + 1000])).argmax(1) == y[i:i + 1000]).sum())
+                  for i in range(0, len(x), 1000))
     return correct / len(x)
 
 
@@ -138,7 +139,8 @@ def main() -> None:
         results.append(json.loads(out.strip().splitlines()[-1]))
     base = results[1]["seconds_to_target"]
     print(f"\nMNIST, time to {a.target:.1%} test accuracy on {torch.get_num_threads()} threads (training time only)\n")
-    print(f"{'recipe':34} {'s to target':>11} {'images':>9} {'speed-up':>8} {'img/s':>7} {'final acc':>9} {'peak MB':>8}")
+    print(f"{'recipe':34} {'s to target':>11} {'images':>9} {'speed-up':>8} {'img/s':>7} {'final acc':>9} "
+          f"{'peak MB':>8}")
     for r in results:
         s = r["seconds_to_target"]
         speed = f"{base / s:.1f}x" if s and base else "-"
