@@ -23,7 +23,7 @@ Tensor = torch.Tensor
 def sigmoid(z: Tensor) -> Tensor:
     # exp of a negative number only, so no overflow for large |z|
     e = torch.exp(-z.abs())
-    return torch.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    return torch.where(z >= 0, torch.ones_like(e), e) / (1 + e)
 
 
 def sigmoid_grad(z: Tensor) -> Tensor:
