@@ -59,7 +59,7 @@ STOPS: tuple[Stop, ...] = (
          "Hornik's theorem: one hidden layer with enough units approximates any continuous function on an interval. "
          "Each hidden unit contributes one scaled bump or ramp; their sum is the network's output. As the width "
          "grows the fit tightens and the error falls, for sigmoid, tanh and ReLU alike.",
-         options={"widths": (1, 4, 16, 64), "steps": 400}),
+         options={"widths": (1, 2, 4, 8, 16, 32, 64), "steps": 500}),
 )
 
 
