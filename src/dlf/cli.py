@@ -4,8 +4,10 @@
     dlf run NAME [--out DIR] [options]         one experiment under the run contract (see dlf.rundir)
     dlf run NAME --resume DIR                  continue a checkpointed run
     dlf tour [--out DIR]                       the fundamentals, small and fast, as one HTML report
+    dlf play RUN_DIR [--episodes N]            evaluate a trained RL agent again and film it as a GIF
     dlf compare RUN_DIR RUN_DIR [--out PNG]    translation invariance: accuracy vs image shift, runs side by side
     dlf data download mnist [--data-dir DIR]   fetch a data set, checksummed
+    dlf explore [--host H] [--port N] [--open] the interactive explorer in the browser (pip install 'dlf[explore]')
 
 Errors a user can fix print one line and exit with status 2; see dlf.errors.
 """
@@ -42,11 +44,19 @@ def _top_parser() -> argparse.ArgumentParser:
     cmp = sub.add_parser("compare", help="plot test accuracy against image shift for MNIST runs (CNN vs MLP)")
     cmp.add_argument("runs", nargs="+", metavar="RUN_DIR", help="finished mnist-mlp/cnn/rnn run folders")
     cmp.add_argument("--out", help="PNG to write (default: shift-compare.png beside the first run)")
+    play = sub.add_parser("play", help="evaluate the agent of a 'dlf run cartpole' folder and write a GIF")
+    play.add_argument("run_dir", metavar="RUN_DIR", help="folder of a cartpole run")
+    play.add_argument("--episodes", type=int, default=10, help="greedy evaluation episodes (default: 10)")
+    play.add_argument("--out", help="GIF to write (default: RUN_DIR/play.gif)")
     data = sub.add_parser("data", help="data sets: dlf data download mnist")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=_Parser)
     dl = data_sub.add_parser("download", help="download a data set and check its checksums")
     dl.add_argument("dataset", choices=["mnist"])
     dl.add_argument("--data-dir", help="where to put it (default: $DLF_DATA_DIR, then ~/.cache/dlf)")
+    ex = sub.add_parser("explore", help="the interactive explorer in the browser (needs: pip install 'dlf[explore]')")
+    ex.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    ex.add_argument("--port", type=int, default=7860, help="port to listen on (default: 7860)")
+    ex.add_argument("--open", action="store_true", help="open the explorer in the default web browser")
     return p
 
 
@@ -107,12 +117,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(compare_shift(ns.runs, ns.out))
             return 0
+        if ns.command == "play":
+            from dlf.rl.play import play
+
+            play(ns.run_dir, episodes=ns.episodes, out=ns.out)
+            return 0
         if ns.command == "data":
             from dlf.data.download import download
 
             if ns.data_command != "download":
                 raise DlfError("say what to do: 'dlf data download mnist'")
             download(ns.dataset, ns.data_dir)
+            return 0
+        if ns.command == "explore":
+            from dlf.explore.server import serve
+
+            serve(ns.host, ns.port, open_browser=ns.open)
             return 0
         _top_parser().print_help()
         return 0 if not argv else 2

@@ -20,7 +20,6 @@ from typing import Any
 
 from dlf.errors import DlfError
 
-
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
