@@ -1,0 +1,158 @@
+"""Per-session state, and the bounds on the work one session may ask of the server.
+
+Every browser tab is its own gradio session, and every page keeps its state (a network, its optimiser, the
+error curve) in a `gr.State`, so two tabs train independently. gradio deep-copies a State's initial value for
+each new session; `PageState.__deepcopy__` hands out a fresh, empty state instead.
+
+Bounds, so that one user cannot starve the others (see `Limits`):
+- a network has at most `max_width` hidden units;
+- one press of Train runs until Stop, or until it has taken `max_steps` optimiser steps or `max_seconds`;
+- at most `max_training` presses run at once over all sessions (more wait in gradio's queue), and the server
+  computes with one torch thread, so each press is one Python thread sharing the cores fairly;
+- between two updates of the page a session trains for `frame_seconds`, then draws: about 1 / frame_seconds
+  updates a second while the machine has time to spare.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one session may use; the server's defaults suit a laptop serving a handful of tabs."""
+
+    max_width: int = 512
+    """Most hidden units in the universality playground."""
+    max_steps: int = 200_000
+    """Most optimiser steps in one press of Train."""
+    max_seconds: float = 60.0
+    """Longest one press of Train runs, in seconds."""
+    frame_seconds: float = 0.04
+    """Training time between two updates of the page, in seconds."""
+    max_training: int = 24
+    """Train presses that run at once over all sessions; more wait in the queue."""
+    max_queue: int = 200
+    """Events waiting in the queue before new ones are refused."""
+    max_sessions: int = 500
+    """Sessions whose state the server keeps (the oldest are dropped)."""
+
+
+class Budget:
+    """What is left of one press of Train: steps and seconds."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.start = time.perf_counter()
+        self.steps = 0
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def frame_end(self) -> float:
+        """When the current frame's training must stop (perf_counter time)."""
+        return min(time.perf_counter() + self.limits.frame_seconds, self.start + self.limits.max_seconds)
+
+    def steps_left(self) -> int:
+        return max(self.limits.max_steps - self.steps, 0)
+
+    def exhausted(self) -> str:
+        """'' while work is allowed, else why it ended."""
+        if self.steps >= self.limits.max_steps:
+            return f"step limit ({self.limits.max_steps:,} steps per press)"
+        if self.elapsed() >= self.limits.max_seconds:
+            return f"time limit ({self.limits.max_seconds:g} s per press)"
+        return ""
+
+
+class Rate:
+    """Updates per second over the last `window` updates."""
+
+    def __init__(self, window: int = 40):
+        self.times: deque[float] = deque(maxlen=window)
+
+    def tick(self) -> None:
+        self.times.append(time.perf_counter())
+
+    def reset(self) -> None:
+        self.times.clear()
+
+    def per_second(self) -> float:
+        if len(self.times) < 2:
+            return 0.0
+        span = self.times[-1] - self.times[0]
+        return (len(self.times) - 1) / span if span > 0 else 0.0
+
+
+class Curve:
+    """A growing series of (step, value) kept under `cap` points: when full, every other point is dropped."""
+
+    def __init__(self, cap: int = 4000):
+        self.cap = cap
+        self.steps: list[int] = []
+        self.values: list[float] = []
+
+    def add(self, step: int, value: float) -> None:
+        self.steps.append(step)
+        self.values.append(value)
+        if len(self.steps) > self.cap:
+            self.steps, self.values = self.steps[::2], self.values[::2]
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
+class PageState:
+    """Base of a page's per-session state: a lock around its model, a stop flag and an update-rate meter.
+
+    One session runs one job at a time: `begin()` starts a job and ends the one before it (a second Train press
+    sent by a script, say), so a session never has two loops running.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.rate = Rate()
+        self.job = 0
+
+    def __deepcopy__(self, memo: dict) -> PageState:
+        return type(self)()
+
+    def begin(self) -> int:
+        """Start a job (its number); any job of this session still running ends at its next check."""
+        with self.lock:
+            self.job += 1
+            self.stop.clear()
+            return self.job
+
+    def running(self, job: int) -> bool:
+        return self.job == job and not self.stop.is_set()
+
+
+def frames(state: PageState, limits: Limits, train: Callable[[float, int], int],
+           draw: Callable[[str], tuple]) -> Iterator[tuple]:
+    """The loop behind every Train button: train until the frame ends, draw, repeat; stop when asked or out of budget.
+
+    `train(deadline, steps_left)` trains until perf_counter() reaches `deadline` (at least one step) and returns
+    the steps it took, or -1 when training cannot go on (diverged); `draw(reason)` returns the page's outputs,
+    with reason '' while training runs and the reason it ended on the last frame.
+    """
+    budget = Budget(limits)
+    job = state.begin()
+    state.rate.reset()
+    while True:
+        if not state.running(job):  # stopped between two frames: train no more
+            yield draw("stopped")
+            return
+        with state.lock:
+            took = train(budget.frame_end(), budget.steps_left())
+        budget.steps += max(took, 0)
+        state.rate.tick()
+        reason = "stopped" if not state.running(job) else ("diverged" if took < 0 else budget.exhausted())
+        yield draw(reason)
+        if reason:
+            return

@@ -1,0 +1,322 @@
+"""Explorer page "Universality": watch one hidden layer learn a target, unit by unit, live.
+
+The network, its hidden units' contributions v_j act(w_j x + b_j), the optimisers, the width sweep and the
+error measures are dlf.fundamentals.universality; targets are parsed by dlf.fundamentals.expr (never evaluated
+as Python). `LiveFit` only arranges the training to run a few steps at a time, so the page can redraw between
+them; it sets the problem up the way `universality.fit` does (x scaled to [-1, 1], the target to mean 0 and
+spread 1, hidden switches spread over the interval, the output layer at its least-squares best).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from dlf.errors import DlfError
+from dlf.explore import svg
+from dlf.explore.session import Curve, Limits, PageState, frames
+from dlf.explore.share import Field
+from dlf.fundamentals import universality as uni
+from dlf.fundamentals.activations import NAMES
+from dlf.fundamentals.expr import Target, parse_target
+from dlf.fundamentals.losses import mse
+
+TAB = "universality"
+TITLE = "Universality"
+INTERVAL = (-math.pi, math.pi)
+POINTS = 256  # training points
+SHOWN_UNITS = 32  # most contributions drawn (the largest), so that a frame stays small
+SWEEP_WIDTHS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+SWEEP_STEPS = 300
+
+FIELDS = (
+    Field("target", "target function", "choice", "sin", choices=(*uni.PRESETS, "custom"),
+          info="a preset, or 'custom' to use the expression below"),
+    Field("expr", "custom expression in x", "text", "sin(3*x) + 0.3*x**2",
+          info="numbers, x, pi, e, + - * / **, sin, exp, abs, ... (press Enter)"),
+    Field("activation", "activation", "choice", "tanh", choices=NAMES),
+    Field("width", "hidden units", "int", 16, 1, 512, 1),
+    Field("lr", "learning rate", "float", 0.01, 0.0005, 0.2, 0.0005, info="changes apply while training"),
+    Field("optimizer", "optimiser", "choice", "adam", choices=uni.OPTIMIZERS, info="lbfgs ignores the learning rate"),
+)
+
+
+def target_of(v: dict) -> Target:
+    """The parsed target of the settings: a preset, or the custom expression (ConfigError when it is bad)."""
+    target = parse_target(v["expr"] if v["target"] == "custom" else v["target"])
+    target.check_finite(INTERVAL)
+    return target
+
+
+class LiveFit:
+    """f(x) = sum_j v_j act(w_j x + b_j) + c fitted to a target, trained a frame at a time."""
+
+    def __init__(self, target: Target, width: int, activation: str, seed: int = 0):
+        lo, hi = INTERVAL
+        self.target, self.width, self.activation = target, width, activation
+        x = np.linspace(lo, hi, POINTS)
+        y = target(x)
+        self.x_shift, self.x_scale = (lo + hi) / 2, (hi - lo) / 2
+        self.y_shift, self.y_scale = float(y.mean()), float(y.std()) or 1.0
+        self.u = torch.from_numpy((x - self.x_shift) / self.x_scale).float()  # (POINTS,) in [-1, 1]
+        self.t = torch.from_numpy((y - self.y_shift) / self.y_scale).float()  # (POINTS,) mean 0, std 1
+        self.model = uni.OneHiddenLayer(width, activation, dtype=torch.float32)  # float32: twice as fast, enough
+        self.model.spread_kinks((-1.0, 1.0), torch.Generator().manual_seed(seed))
+        self.model.solve_output(self.u, self.t)
+        self.steps = 0
+        self.curve = Curve()
+        self.curve.add(0, self.rms())
+        self._opt: torch.optim.Optimizer | None = None
+        self._opt_name = ""
+
+    def rms(self) -> float:
+        """RMS error on the training points, in the target's units."""
+        with torch.no_grad():
+            return math.sqrt(float(mse(self.model(self.u), self.t))) * self.y_scale
+
+    def _optimizer(self, lr: float, name: str) -> torch.optim.Optimizer:
+        if self._opt is None or name != self._opt_name:
+            self._opt, self._opt_name = uni._optimizer(name, list(self.model.parameters()), lr), name
+        if name != "lbfgs":
+            for group in self._opt.param_groups:
+                group["lr"] = lr
+        return self._opt
+
+    def train(self, deadline: float, max_steps: int, lr: float, optimizer: str) -> int:
+        """Optimiser steps until perf_counter() passes `deadline` (at least one); -1 if the loss blew up."""
+        opt = self._optimizer(lr, optimizer)
+
+        def closure() -> torch.Tensor:
+            opt.zero_grad()
+            loss = mse(self.model(self.u), self.t)
+            loss.backward()
+            return loss
+
+        done = 0
+        while done < max_steps and (done == 0 or time.perf_counter() < deadline):
+            loss = float(opt.step(closure).detach())
+            done += 1
+            self.steps += 1
+            if not math.isfinite(loss):
+                return -1
+            self.curve.add(self.steps, math.sqrt(loss) * self.y_scale)
+        return done
+
+    def view(self) -> uni.OneHiddenLayer:
+        """A copy of the network that takes x and gives y in the target's own units."""
+        model = copy.deepcopy(self.model)
+        model.rescale(self.x_shift, self.x_scale, self.y_shift, self.y_scale)
+        return model
+
+
+class UState(PageState):
+    def __init__(self) -> None:
+        super().__init__()
+        self.live: LiveFit | None = None
+        self.key: tuple = ()
+        self.lr, self.optimizer = 0.01, "adam"
+        self.sweep: list[tuple[int, float, float]] = []  # (width, rms error, max error)
+
+
+def sweep(target: Target, activation: str, lr: float, optimizer: str, widths: tuple[int, ...],
+          state: UState, limits: Limits) -> Iterator[tuple[int, float, float]]:
+    """Fit a fresh network of each width (universality.fit) and yield its errors; stops on Stop or time out."""
+    start = time.perf_counter()
+    job = state.begin()
+    for width in widths:
+        if not state.running(job) or time.perf_counter() - start > limits.max_seconds:
+            return
+        res = uni.fit(target, width, activation, steps=SWEEP_STEPS, lr=lr, optimizer=optimizer,
+                      interval=INTERVAL, points=POINTS, generator=torch.Generator().manual_seed(0))
+        err = uni.errors(res.model, target, INTERVAL)
+        yield width, err["rms_error"], err["max_error"]
+
+
+# drawing -----------------------------------------------------------------------------------------------------
+def _ylim(values: np.ndarray, pad: float = 0.15) -> tuple[float, float]:
+    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+    span = max(hi - lo, 1e-3)
+    return lo - pad * span, hi + pad * span
+
+
+def render(state: UState, note: str = "") -> tuple[str, str]:
+    """The figure and the status line for the session's current network (or a placeholder)."""
+    live = state.live
+    fig = svg.Figure(900, 560, uid="universality-fig",
+                     data={"step": live.steps if live else 0, "width": live.width if live else 0,
+                           "error": f"{live.curve.values[-1]:.6g}" if live else "",
+                           "sweep": len(state.sweep), "rate": f"{state.rate.per_second():.1f}"})
+    if live is None:
+        return fig.render(), note or "Choose a target and press **Train**."
+    view = live.view()
+    xs = np.linspace(*INTERVAL, 161)
+    with torch.no_grad():
+        contrib = view.contributions(torch.from_numpy(xs).float()).double().numpy()  # (161, width)
+        output = contrib.sum(1) + float(view.c)
+    target = live.target(xs)
+    err = uni.errors(view, live.target, INTERVAL, points=321)
+    ylim = _ylim(target)
+
+    top = fig.panel(60, 30, 520, 220, INTERVAL, ylim, title=f"target {live.target.formula} and the network's output")
+    top.line(xs, target, color="black", width=2, dash="6 4", cls="target")
+    top.line(xs, output, color=svg.BLUE, width=2.5, cls="fit")
+    top.legend([("target", "black"), ("network output", svg.BLUE)], dash={"target": "6 4"})
+
+    order = np.argsort(-np.abs(contrib).max(0))[:SHOWN_UNITS]  # the largest contributions
+    shown = f"all {live.width}" if live.width <= SHOWN_UNITS else f"the {SHOWN_UNITS} largest of {live.width}"
+    low = fig.panel(60, 310, 520, 220, INTERVAL, _ylim(np.concatenate([target, output])), xlabel="x",
+                    title=f"each hidden unit's contribution v_j·{live.activation}(w_j x + b_j) ({shown}), "
+                          "and their sum + c")
+    for k, j in enumerate(order.tolist()):
+        low.line(xs[::2], contrib[::2, j], color=svg.PALETTE[k % len(svg.PALETTE)], width=1.2, opacity=0.8,
+                 cls="unit", digits=0)
+    low.line(xs, output, color=svg.BLUE, width=2.5, cls="sum")
+
+    steps, values = np.array(live.curve.steps), np.array(live.curve.values)
+    ok = values > 0
+    err_ax = fig.panel(660, 30, 220, 220, (0, max(live.steps, 1)), _log_lim(values[ok]), ylog=True,
+                       title="RMS error while training", xlabel="step")
+    err_ax.line(steps[ok], values[ok], color=svg.RED, width=1.8, cls="error-curve")
+    _draw_sweep(fig, state.sweep)
+    rate = state.rate.per_second()
+    parts = [f"step **{live.steps:,}**", f"RMS error **{err['rms_error']:.4g}**", f"max error {err['max_error']:.4g}",
+             f"{live.width} hidden units", f"{rate:.1f} updates/s" if rate else "", note]
+    return fig.render(), " · ".join(p for p in parts if p)
+
+
+def _log_lim(values: np.ndarray) -> tuple[float, float]:
+    if values.size == 0:
+        return 1e-3, 1.0
+    return float(values.min()) / 1.5, float(values.max()) * 1.5
+
+
+def _draw_sweep(fig: svg.Figure, rows: list[tuple[int, float, float]]) -> None:
+    if not rows:
+        ax = fig.panel(660, 310, 220, 220, (1, 512), (1e-3, 1), xlog=True, ylog=True, xlabel="hidden units",
+                       title="error against width")
+        ax.text(10, 110, "press Width sweep", color=svg.GREY, data_units=False)
+        return
+    widths = np.array([r[0] for r in rows], dtype=float)
+    rms, mx = np.array([r[1] for r in rows]), np.array([r[2] for r in rows])
+    both = np.concatenate([rms, mx])
+    ax = fig.panel(660, 310, 220, 220, (0.7, max(widths.max(), 2) * 1.4), _log_lim(both[both > 0]), xlog=True,
+                   ylog=True, xlabel="hidden units", title="error against width")
+    ax.line(widths, rms, color=svg.BLUE, width=1.8, cls="sweep-rms")
+    ax.points(widths, rms, colors=svg.BLUE, r=3)
+    ax.line(widths, mx, color=svg.ORANGE, width=1.8, cls="sweep-max")
+    ax.points(widths, mx, colors=svg.ORANGE, r=3)
+    ax.legend([("RMS error", svg.BLUE), ("max error", svg.ORANGE)], corner="bottom left")
+
+
+# the page ----------------------------------------------------------------------------------------------------
+def ensure_live(state: UState, v: dict, limits: Limits) -> None:
+    """Give the session a network for these settings (a new one when target, activation or width changed)."""
+    width = min(int(v["width"]), limits.max_width)
+    key = (v["target"], v["expr"] if v["target"] == "custom" else "", v["activation"], width)
+    if state.live is None or key != state.key:
+        state.live, state.key = LiveFit(target_of(v), width, v["activation"]), key
+
+
+def train_frames(state: UState, v: dict, limits: Limits) -> Iterator[tuple[str, str]]:
+    state.lr, state.optimizer = float(v["lr"]), v["optimizer"]
+    try:
+        with state.lock:
+            ensure_live(state, v, limits)
+    except DlfError as exc:
+        yield render(state, f"⚠ {exc}")
+        return
+
+    def train(deadline: float, steps_left: int) -> int:
+        return state.live.train(deadline, steps_left, state.lr, state.optimizer)
+
+    def draw(reason: str) -> tuple[str, str]:
+        with state.lock:
+            return render(state, f"{reason}; press Train to go on" if reason else "training")
+
+    yield from frames(state, limits, train, draw)
+
+
+def reset(state: UState, v: dict, limits: Limits) -> tuple[str, str]:
+    state.stop.set()
+    with state.lock:
+        state.live, state.key, state.sweep = None, (), []
+        try:
+            ensure_live(state, v, limits)
+        except DlfError as exc:
+            return render(state, f"⚠ {exc}")
+        return render(state, "ready: press Train")
+
+
+def sweep_frames(state: UState, v: dict, limits: Limits) -> Iterator[tuple[str, str]]:
+    try:
+        target = target_of(v)
+    except DlfError as exc:
+        yield render(state, f"⚠ {exc}")
+        return
+    state.sweep = []
+    widths = tuple(w for w in SWEEP_WIDTHS if w <= limits.max_width)
+    for row in sweep(target, v["activation"], float(v["lr"]), v["optimizer"], widths, state, limits):
+        state.sweep.append(row)
+        with state.lock:  # never hold the lock across a yield
+            frame = render(state, f"width sweep: {row[0]} hidden units done")
+        yield frame
+    with state.lock:
+        frame = render(state, "width sweep done" if len(state.sweep) == len(widths) else "width sweep stopped")
+    yield frame
+
+
+def build(limits: Limits) -> dict:
+    import gradio as gr
+
+    from dlf.explore import widgets
+
+    state = gr.State(UState)
+    with gr.Row():
+        with gr.Column(scale=1, min_width=280):
+            with gr.Row():
+                train_b = gr.Button("Train", variant="primary", elem_id=f"{TAB}-train", min_width=80)
+                stop_b = gr.Button("Stop", elem_id=f"{TAB}-stop", min_width=80)
+            with gr.Row():
+                reset_b = gr.Button("Reset", elem_id=f"{TAB}-reset", min_width=80)
+                sweep_b = gr.Button("Width sweep", elem_id=f"{TAB}-sweep", min_width=80)
+            comps = widgets.controls(TAB, FIELDS)
+        with gr.Column(scale=3):
+            status = widgets.status_box(TAB)
+            fig = widgets.plot(TAB)
+    widgets.link_row(TAB, FIELDS, comps)
+    inputs, outputs = {state, *comps}, [fig, status]
+
+    def values(data: dict) -> dict:
+        return widgets.read(FIELDS, comps, data)
+
+    def on_train(data: dict):
+        yield from train_frames(data[state], values(data), limits)
+
+    def on_sweep(data: dict):
+        yield from sweep_frames(data[state], values(data), limits)
+
+    def on_reset(data: dict) -> tuple[str, str]:
+        return reset(data[state], values(data), limits)
+
+    def on_tune(data: dict) -> None:
+        v = values(data)
+        data[state].lr, data[state].optimizer = float(v["lr"]), v["optimizer"]
+
+    run = {"concurrency_limit": limits.max_training, "concurrency_id": "train", **widgets.QUIET}
+    train_ev = train_b.click(on_train, inputs, outputs, api_name=f"{TAB}_train", **run)
+    sweep_ev = sweep_b.click(on_sweep, inputs, outputs, api_name=f"{TAB}_sweep", **run)
+    stop_b.click(lambda s: s.stop.set(), state, None, api_name=f"{TAB}_stop", queue=False)
+    reset_b.click(on_reset, inputs, outputs, api_name=f"{TAB}_reset", **widgets.QUIET)
+    by_name = dict(zip((f.name for f in FIELDS), comps))
+    for name in ("target", "activation", "width"):
+        by_name[name].input(on_reset, inputs, outputs, api_name=False, **widgets.LIVE)
+    by_name["expr"].submit(on_reset, inputs, outputs, api_name=False, **widgets.QUIET)
+    for name in ("lr", "optimizer"):
+        by_name[name].input(on_tune, inputs, None, api_name=False, **widgets.LIVE)
+    return {"fields": FIELDS, "comps": comps, "refresh": (on_reset, inputs, outputs),
+            "events": (train_ev, sweep_ev)}

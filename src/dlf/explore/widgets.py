@@ -1,0 +1,63 @@
+"""gradio widgets made from the pages' `Field`s, and the row that makes a link to the current settings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import gradio as gr
+
+from dlf.explore import share
+from dlf.explore.share import Field
+
+QUIET: dict[str, Any] = {"show_progress": "hidden"}
+"""Event options for live plots: no spinner over the figure while it updates."""
+LIVE: dict[str, Any] = {**QUIET, "trigger_mode": "always_last"}
+"""Event options for redraws on every control change: skip stale redraws, always draw the latest value."""
+
+
+def control(page: str, f: Field) -> gr.components.Component:
+    """The widget for one field; its elem_id is '<page>-<field>' (the browser tests find it by that)."""
+    common = {"label": f.label, "info": f.info or None, "elem_id": f"{page}-{f.name}"}
+    if f.kind in ("float", "int") and f.widget == "number":
+        return gr.Number(value=f.default, minimum=f.lo, maximum=f.hi, step=f.step, **common)
+    if f.kind in ("float", "int"):
+        return gr.Slider(f.lo, f.hi, value=f.default, step=f.step, **common)
+    if f.kind == "choice":
+        if len(f.choices) <= 4:
+            return gr.Radio(list(f.choices), value=f.default, **common)
+        return gr.Dropdown(list(f.choices), value=f.default, **common)
+    if f.kind == "multi":
+        return gr.CheckboxGroup(list(f.choices), value=list(f.default), **common)
+    return gr.Textbox(value=f.default, max_lines=1, **common)
+
+
+def controls(page: str, fields: Sequence[Field]) -> list[gr.components.Component]:
+    return [control(page, f) for f in fields]
+
+
+def read(fields: Sequence[Field], comps: Sequence[gr.components.Component], data: dict) -> dict[str, Any]:
+    """The checked values of the widgets from the dict gradio passes when the inputs are given as a set."""
+    return share.values_of(fields, [data[c] for c in comps])
+
+
+def link_row(page: str, fields: Sequence[Field], comps: Sequence[gr.components.Component]) -> None:
+    """A button that writes a link restoring this page's current settings into a read-only box."""
+    with gr.Row():
+        button = gr.Button("Link to these settings", size="sm", scale=0, elem_id=f"{page}-link-button")
+        box = gr.Textbox(show_label=False, interactive=False, buttons=["copy"], elem_id=f"{page}-link",
+                         placeholder="press the button, then copy the link")
+
+    def make_link(data: dict, request: gr.Request) -> str:
+        page_url = request.headers.get("referer") or f"http://{request.headers.get('host', '127.0.0.1')}/"
+        return share.link(page_url, page, fields, read(fields, comps, data))
+
+    button.click(make_link, set(comps), box, api_name=f"{page}_link", **QUIET)
+
+
+def status_box(page: str, label: str = "Status") -> gr.Markdown:
+    return gr.Markdown(elem_id=f"{page}-status", label=label)
+
+
+def plot(page: str) -> gr.HTML:
+    return gr.HTML(elem_id=f"{page}-plot", js_on_load=None)

@@ -1,0 +1,232 @@
+"""The explorer without a browser: links, figures, session bounds, the pages' live models, the CLI, and two
+sessions training at once through gradio's own client (the browser tests are in test_explore_browser.py)."""
+
+import sys
+import time
+from urllib.parse import parse_qsl, urlsplit
+
+import numpy as np
+import pytest
+import torch
+
+from dlf.cli import main
+from dlf.explore import classify, descent, share, svg, universality
+from dlf.explore import neuron as neuron_page
+from dlf.explore.session import Curve, Limits, PageState, frames
+
+pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")  # pandas deprecations inside gradio
+PAGES = {"neuron": neuron_page.FIELDS, "universality": universality.FIELDS, "descent": descent.FIELDS,
+         "classify": classify.FIELDS}
+
+
+# links ------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("tab", sorted(PAGES))
+def test_a_link_restores_every_setting_of_its_page(tab):
+    fields = PAGES[tab]
+    changed = {}
+    for f in fields:  # a value other than the default for every field
+        if f.kind in ("float", "int"):
+            changed[f.name] = f.coerce(f.hi)
+        elif f.kind == "choice":
+            changed[f.name] = f.choices[-1]
+        elif f.kind == "multi":
+            changed[f.name] = list(f.choices[-2:])
+        else:
+            changed[f.name] = "sin(2*x) + 1, 2"
+    url = share.link("http://127.0.0.1:7860/?tab=old#x", tab, fields, changed)
+    assert url.startswith("http://127.0.0.1:7860/?tab=" + tab + "&")
+    got_tab, values = share.decode(dict(parse_qsl(urlsplit(url).query)), PAGES)
+    assert got_tab == tab and values == changed
+
+
+def test_decoding_a_link_never_trusts_it():
+    params = {"tab": "universality", "width": "99999", "lr": "nan", "target": "__import__('os')",
+              "optimizer": "adam", "expr": "x" * 301, "unknown": "1"}
+    tab, values = share.decode(params, PAGES)
+    assert tab == "universality"
+    assert values == {"width": 512, "optimizer": "adam"}  # clamped; nan, a bad choice, long text dropped
+    assert share.decode({"tab": "nope", "width": "3"}, PAGES) == (None, {})
+    assert share.decode({}, PAGES) == (None, {})
+    feats = next(f for f in classify.FIELDS if f.name == "features")
+    assert feats.coerce("x1,bogus,x1^2") == ["x1", "x1^2"]
+    l2 = next(f for f in classify.FIELDS if f.name == "l2")
+    assert l2.coerce("0.03") == 0.03 and l2.coerce("3e-2") == 0.03
+
+
+# figures ----------------------------------------------------------------------------------------------------
+def test_path_breaks_at_non_finite_points_and_clips_huge_ones():
+    d = svg.path_d(np.array([0.0, 1.0, np.nan, 3.0, 4.0, 5.0]), np.array([0.0, 1e300, 2.0, 3.0, np.inf, 0.26]))
+    assert d == "M0 0 10 1000000M30 30M50 3"  # in tenths of a pixel
+
+
+def test_ticks_are_round_numbers_inside_the_range():
+    assert svg.nice_ticks(-3.14, 3.14) == [-2, 0, 2]
+    assert svg.nice_ticks(-3.14, 3.14, count=8) == [-3, -2, -1, 0, 1, 2, 3]
+    assert svg.nice_ticks(0, 0.2, 4) == pytest.approx([0.0, 0.05, 0.1, 0.15, 0.2])
+    assert svg.log_ticks(0.003, 50) == [0.01, 0.1, 1.0, 10.0]
+    assert len(svg.log_ticks(0.011, 0.012)) == 1
+
+
+def test_figure_attributes_are_escaped():
+    html = svg.Figure(10, 10, uid="u", data={"note": '"><script>'}).render()
+    assert "<script>" not in html and 'data-note="&quot;&gt;&lt;script&gt;"' in html
+
+
+# session bounds ---------------------------------------------------------------------------------------------
+def run_frames(limits, train, stop_after=None):
+    state = PageState()
+    reasons = []
+    for reason in frames(state, limits, train, lambda r: r):
+        reasons.append(reason)
+        if stop_after and len(reasons) == stop_after:
+            state.stop.set()
+    return reasons
+
+
+def test_a_press_of_train_ends_at_the_step_limit_the_time_limit_stop_or_divergence():
+    assert run_frames(Limits(max_steps=10), lambda deadline, left: min(3, left)) == ["", "", "", "step limit "
+                                                                                     "(10 steps per press)"]
+    slow = lambda deadline, left: (time.sleep(0.02), 1)[1]
+    assert run_frames(Limits(max_seconds=0.05), slow)[-1].startswith("time limit")
+    assert run_frames(Limits(), lambda d, left: 1, stop_after=2) == ["", "", "stopped"]
+    assert run_frames(Limits(), lambda d, left: -1) == ["diverged"]
+
+
+def test_each_session_gets_a_fresh_state_and_curves_stay_bounded():
+    import copy
+
+    a = universality.UState()
+    a.sweep.append((1, 1.0, 1.0))
+    b = copy.deepcopy(a)  # what gradio does for every new session
+    assert b.sweep == [] and b.lock is not a.lock and b.stop is not a.stop
+    first = a.begin()
+    second = a.begin()  # a second press in the same session ends the first job
+    assert not a.running(first) and a.running(second)
+    a.stop.set()
+    assert not a.running(second)
+    c = Curve(cap=100)
+    for i in range(1000):
+        c.add(i, float(i))
+    assert len(c) <= 100 and c.steps[0] == 0 and c.steps == sorted(c.steps)
+
+
+# pages ------------------------------------------------------------------------------------------------------
+def test_neuron_page_shows_where_the_neuron_fires():
+    v = {f.name: f.default for f in neuron_page.FIELDS}
+    fig, text = neuron_page.render(v | {"w1": 0.0, "w2": 0.0, "b": -1.0})
+    assert 'data-fires="0.0000"' in fig  # z = -1 everywhere: it never fires
+    fig, text = neuron_page.render(v | {"w1": 1.0, "w2": 0.0, "b": 0.0, "activation": "tanh"})
+    assert 'data-fires="0.5000"' in fig and "tanh(1·x1 + 0·x2 + 0)" in text
+    assert "z = 1, tanh(z) = 0.7616 (fires)" in text
+
+
+def live_settings(**changes):
+    return {f.name: f.default for f in universality.FIELDS} | changes
+
+
+def test_live_fit_lowers_the_error_and_its_units_add_up_to_its_output():
+    live = universality.LiveFit(universality.target_of(live_settings(target="abs")), 8, "tanh")
+    start = live.rms()
+    steps = live.train(time.perf_counter() + 10, 150, 0.02, "adam")
+    assert steps == 150 and live.steps == 150 and live.rms() < 0.8 * start
+    view = live.view()
+    x = torch.linspace(-3, 3, 7)
+    with torch.no_grad():
+        torch.testing.assert_close(view.contributions(x).sum(1) + view.c, view(x))
+        torch.testing.assert_close(view(x), live.y_scale * live.model((x - live.x_shift) / live.x_scale)
+                                   + live.y_shift)
+
+
+def test_a_bad_custom_target_is_refused_with_its_reason_and_trains_nothing():
+    state = universality.UState()
+    for text in ("__import__('os').system('true')", "x.real", "log(x)"):
+        out = list(universality.train_frames(state, live_settings(target="custom", expr=text), Limits()))
+        assert len(out) == 1 and "⚠" in out[0][1] and state.live is None
+    fig, status = universality.reset(state, live_settings(width=999), Limits(max_width=20))
+    assert state.live.width == 20 and 'data-width="20"' in fig
+
+
+def test_universality_frames_train_and_the_sweep_draws_error_against_width():
+    state = universality.UState()
+    limits = Limits(max_steps=40, max_width=4)
+    out = list(universality.train_frames(state, live_settings(width=4), limits))
+    assert state.live.steps == 40 and "step limit" in out[-1][1] and 'data-step="40"' in out[-1][0]
+    rows = list(universality.sweep_frames(state, live_settings(width=4), limits))
+    assert [w for w, _, _ in state.sweep] == [1, 2, 4] and "width sweep done" in rows[-1][1]
+    assert state.sweep[-1][1] < state.sweep[0][1]  # wider is better
+
+
+def test_descent_paths_converge_below_the_stable_rate_and_diverge_above_it():
+    v = {f.name: f.default for f in descent.FIELDS}
+    p = descent.problem(v["points"], v["noise"], v["seed"])
+    slow = descent.paths(0.5 * p["stable_lr"], v["points"], v["noise"], v["batch"], 200, v["seed"])
+    full = slow["full"]
+    assert full["wb"].shape == (201, 2) and tuple(full["wb"][0]) == descent.START
+    assert np.all(np.diff(full["loss"]) <= 1e-12) and full["loss"][-1] < 1.05 * p["opt_loss"]
+    assert not any(r["diverged"] for r in slow.values())
+    fast = descent.paths(1.05 * p["stable_lr"], v["points"], v["noise"], v["batch"], 300, v["seed"])
+    assert fast["full"]["diverged"] and len(fast["full"]["loss"]) < 301
+    assert descent.verdict(1.05, 1.0) == "diverges" and "zig-zags" in descent.verdict(0.7, 1.0)
+    fig, text = descent.render(v | {"lr": 0.2}, 10)
+    assert 'data-step="10"' in fig and "diverges" in text
+
+
+def test_classification_trains_and_a_bad_layer_spec_is_refused():
+    v = {f.name: f.default for f in classify.FIELDS} | {"dataset": "xor", "features": ["x1", "x2", "x1*x2"]}
+    state = classify.CState()
+    out = list(classify.train_frames(state, v, Limits(max_steps=400)))
+    assert state.net.steps >= 400 and state.train_curve.values[-1] < 0.7 * state.train_curve.values[0]
+    assert "step limit" in out[-1][1]
+    fig, text = classify.reset(state, v | {"hidden": "4, 99"})
+    assert "⚠" in text and "at most" in text
+
+
+# the command line -------------------------------------------------------------------------------------------
+def test_explore_without_gradio_says_how_to_install_it(monkeypatch, capsys):
+    from dlf.explore.server import free_port
+
+    monkeypatch.setitem(sys.modules, "gradio", None)  # import gradio now raises ImportError
+    assert main(["explore", "--port", str(free_port())]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pip install 'dlf[explore]'" in err[0]
+
+
+def test_explore_refuses_a_bad_or_busy_port(capsys):
+    import socket
+
+    assert main(["explore", "--port", "70000"]) == 2
+    assert capsys.readouterr().err.strip() == "dlf: error: --port must lie in 1..65535 (got 70000)"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["explore", "--port", str(port)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"dlf: error: cannot serve on 127.0.0.1:{port} (the port is in use); choose another --port or "
+                   "--host"]
+
+
+# two sessions through gradio's client -----------------------------------------------------------------------
+def test_two_sessions_train_independently_and_within_their_bounds():
+    pytest.importorskip("gradio", reason="the explorer needs gradio: pip install 'dlf[explore]'")
+    from gradio_client import Client
+
+    from dlf.explore.server import free_port, serve
+
+    port = free_port()
+    demo = serve(port=port, block=False, quiet=True, torch_threads=None,
+                 limits=Limits(max_seconds=1.5, frame_seconds=0.03))
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        a, b = Client(url, verbose=False), Client(url, verbose=False)
+        jobs = [client.submit(*args, api_name="/universality_train") for client, args in zip((a, b), (
+            ("sin", "", "tanh", 4, 0.01, "adam"), ("custom", "abs(x)", "relu", 24, 0.01, "adam")))]
+        outs = [job.result(timeout=60) for job in jobs]
+        figs = [job.outputs() for job in jobs]
+    finally:
+        demo.close()
+    assert 'data-width="4"' in outs[0][0] and 'data-width="24"' in outs[1][0]
+    assert "abs(x)" in outs[1][0] and "sin(x)" in outs[0][0]
+    for out, frames_seen in zip(outs, figs):
+        assert "time limit (1.5 s per press)" in out[1]  # each press ends by itself
+        assert len(frames_seen) >= 3  # the figure updated while it trained

@@ -1,0 +1,297 @@
+"""The explorer in a real browser: Debian's chromium (/usr/bin/chromium) driven by Playwright, no browser download.
+
+Each test opens a page of a live `dlf explore` server, changes controls, presses buttons and checks that the
+figure and the numbers change. A screenshot of every page goes to test-artifacts/explore/<page>.png; with
+DLF_SCREENSHOTS=docs/img set, small copies for the docs are written there too. The module skips, saying why,
+where gradio, playwright or chromium is missing (scripts/ci-browser-deps.sh installs them).
+"""
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+pytest.importorskip("gradio", reason="the explorer needs gradio: pip install 'dlf[explore]'")
+sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright: pip install playwright")
+CHROMIUM = "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM}: apt-get install chromium",
+                allow_module_level=True)
+
+from dlf.explore.server import free_port  # noqa: E402
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run",
+        # two tabs at once: keep the one in the background running at full speed, as the one in front
+        "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+        "--disable-backgrounding-occluded-windows"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "explore"
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
+
+SERVER = """
+import sys
+from dlf.explore.server import serve
+from dlf.explore.session import Limits
+serve(port=int(sys.argv[1]), quiet=True, limits=Limits(max_width=64, max_seconds=20))
+"""
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The explorer in its own process, as `dlf explore` runs it (so its threads do not slow the test's)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 90
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                pytest.fail(f"the explorer did not start: {proc.stderr.read().decode()[-2000:]}")
+            time.sleep(0.3)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def context(browser):
+    """One browser context for the module, so that the app's scripts load from its cache after the first page."""
+    ctx = browser.new_context(viewport={"width": 1360, "height": 1000})
+    ctx.set_default_timeout(30_000)
+    ctx.outside = []  # requests to anything but this machine (there must be none)
+    ctx.on("request", lambda r: None if r.url.startswith(("data:", "blob:")) or urlsplit(r.url).hostname in
+           LOCAL_HOSTS else ctx.outside.append(r.url))
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def open_page(context, server):
+    """open_page(query) -> a new tab showing the explorer at ?query, once its figure is drawn; closed afterwards."""
+    opened = []
+
+    def open_(query: str):
+        page = context.new_page()
+        page.errors = []
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        opened.append(page)
+        page.goto(server + "?" + query)
+        tab = query.split("tab=")[1].split("&")[0]
+        page.wait_for_selector(f"#{tab}-fig[data-plot]")
+        return page
+
+    yield open_
+    for page in opened:
+        assert not page.errors, f"script errors in the page: {page.errors[:3]}"
+        page.close()
+    assert not context.outside, f"the explorer tried to reach other hosts: {context.outside[:3]}"
+
+
+def data(page, fig: str, name: str) -> str:
+    return page.locator(f"#{fig}-fig").get_attribute(f"data-{name}")
+
+
+def wait_data(page, fig: str, name: str, test: str, timeout: float = 30_000) -> None:
+    """Wait until the JS expression `test` holds for v, the figure's data-<name> as a string."""
+    page.wait_for_function(f"() => {{ const v = document.querySelector('#{fig}-fig')?.dataset['{name}']; "
+                           f"return v !== undefined && ({test}); }}", timeout=timeout)
+
+
+def status(page, tab: str) -> str:
+    return page.locator(f"#{tab}-status").inner_text()
+
+
+def slide(page, elem_id: str, value: float) -> None:
+    page.locator(f"#{elem_id} input[type=range]").fill(str(value))
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    if os.environ.get("DLF_SCREENSHOTS"):  # small palette PNGs for the docs
+        from PIL import Image
+
+        img = Image.open(path).convert("RGB")
+        img = img.resize((img.width * 2 // 3, img.height * 2 // 3), Image.LANCZOS)
+        out = Path(os.environ["DLF_SCREENSHOTS"]) / f"explore-{name}.png"
+        img.quantize(colors=192, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
+    assert path.stat().st_size > 10_000
+
+
+def count_updates(page, tab: str) -> None:
+    """Collect the step of every figure the page shows from now on (window.__steps)."""
+    page.evaluate(f"""() => {{ window.__steps = new Set(); new MutationObserver(() => window.__steps.add(
+        document.querySelector('#{tab}-fig')?.dataset.step)).observe(document.querySelector('#{tab}-plot'),
+        {{childList: true, subtree: true, attributes: true, characterData: true}}); }}""")
+
+
+def press(page, button: str) -> None:
+    """Click a button while its page redraws many times a second (a plain click waits for the page to settle)."""
+    page.locator(button).dispatch_event("click")
+
+
+# one test per page ------------------------------------------------------------------------------------------
+def test_neuron_page_redraws_as_the_sliders_move(open_page):
+    page = open_page("tab=neuron")
+    fires, formula = data(page, "neuron", "fires"), page.locator("#neuron-formula").inner_text()
+    assert "sigmoid(1·x1 - 0.5·x2 + 0.5)" in formula
+    slide(page, "neuron-b", -2)
+    wait_data(page, "neuron", "b", "parseFloat(v) == -2")
+    assert data(page, "neuron", "fires") != fires
+    assert "sigmoid(1·x1 - 0.5·x2 - 2)" in page.locator("#neuron-formula").inner_text()
+    page.locator("#neuron-activation label", has_text="relu").click()
+    wait_data(page, "neuron", "activation", "v == 'relu'")
+    assert "relu(1·x1 - 0.5·x2 - 2)" in page.locator("#neuron-formula").inner_text()
+    screenshot(page, "neuron")
+
+
+def test_activations_page_shows_each_output_for_a_typed_value(open_page):
+    page = open_page("tab=activations")
+    box = page.locator("#activations-z input")
+    box.fill("2.5")
+    box.press("Enter")
+    wait_data(page, "activations", "z", "v == '2.5'")
+    table = page.locator("#activations-table").inner_text()
+    assert "0.986614" in table and "0.924142" in table  # tanh(2.5) and sigmoid(2.5)
+    assert data(page, "activations", "relu") == "2.5"
+    screenshot(page, "activations")
+
+
+def test_universality_trains_live_then_stops_and_resets(open_page):
+    page = open_page("tab=universality&width=8")
+    wait_data(page, "universality", "width", "v == '8'")
+    error0, fit0 = float(data(page, "universality", "error")), page.locator("#universality-fig .fit").get_attribute("d")
+    count_updates(page, "universality")
+    start = time.perf_counter()
+    page.click("#universality-train")
+    wait_data(page, "universality", "step", "+v > 0")
+    time.sleep(2.0)
+    press(page, "#universality-stop")
+    page.wait_for_function("() => document.querySelector('#universality-status').innerText.includes('stopped')")
+    seconds = time.perf_counter() - start
+    updates = page.evaluate("() => window.__steps.size")
+    print(f"\nuniversality: the browser showed {updates} different figures in {seconds:.1f} s of training "
+          f"({updates / seconds:.1f}/s); {status(page, 'universality')}")
+    steps = data(page, "universality", "step")
+    time.sleep(0.5)
+    assert data(page, "universality", "step") == steps  # Stop really stopped it
+    assert float(data(page, "universality", "error")) < error0
+    assert page.locator("#universality-fig .fit").get_attribute("d") != fit0
+    assert updates >= 5
+    screenshot(page, "universality")
+    page.click("#universality-reset")
+    wait_data(page, "universality", "step", "v == '0'")
+
+
+def test_universality_custom_targets_go_through_the_safe_parser_and_the_sweep_draws(open_page):
+    page = open_page("tab=universality&width=4")
+    page.locator("#universality-target input").click()
+    page.get_by_role("option", name="custom").click()
+    expr = page.locator("#universality-expr textarea, #universality-expr input").first
+    expr.fill("__import__('os').getcwd()")
+    expr.press("Enter")
+    page.wait_for_function("() => document.querySelector('#universality-status').innerText.includes('not allowed')")
+    expr.fill("abs(x) - 1")
+    expr.press("Enter")
+    page.wait_for_function("() => document.querySelector('#universality-fig')?.textContent.includes('abs(x) - 1')")
+    page.click("#universality-sweep")
+    wait_data(page, "universality", "sweep", "+v >= 3", timeout=60_000)
+    press(page, "#universality-stop")
+    page.wait_for_function("() => document.querySelector('#universality-status').innerText.includes('width sweep')")
+    assert page.locator("#universality-fig .sweep-rms").count() == 1
+
+
+def test_gradient_descent_paths_follow_the_learning_rate_step_by_step(open_page):
+    page = open_page("tab=descent")
+    slide(page, "descent-lr", 0.2)
+    wait_data(page, "descent", "verdict", "v == 'diverges'")
+    assert "diverged" in status(page, "descent")
+    slide(page, "descent-lr", 0.12)
+    wait_data(page, "descent", "verdict", "v.startsWith('zig-zags')")
+    path = page.locator("#descent-fig .path-full").get_attribute("d")
+    count_updates(page, "descent")
+    page.click("#descent-train")
+    page.wait_for_function("() => document.querySelector('#descent-fig').dataset.step == '60' && "
+                           "document.querySelector('#descent-status').innerText.includes('frames/s')")  # animated
+    seen = sorted(int(s) for s in page.evaluate("() => [...window.__steps].filter(s => s !== undefined)"))
+    assert len([s for s in seen if s < 60]) >= 5 and seen[-1] == 60  # drawn step by step, not all at once
+    assert page.locator("#descent-fig .path-full").get_attribute("d") == path  # the same path, now complete
+    screenshot(page, "descent")
+
+
+def test_classification_playground_trains_a_boundary(open_page):
+    page = open_page("tab=classify&dataset=xor&features=x1,x2,x1*x2")
+    assert page.locator("#classify-features input[type=checkbox]:checked").count() == 3
+    wait_data(page, "classify", "epoch", "v == '0'")
+    loss0 = float(data(page, "classify", "train-loss"))
+    image0 = page.locator("#classify-fig .boundary-image").get_attribute("href")
+    page.click("#classify-train")
+    wait_data(page, "classify", "epoch", "+v >= 10")
+    press(page, "#classify-stop")
+    page.wait_for_function("() => document.querySelector('#classify-status').innerText.includes('stopped')")
+    assert float(data(page, "classify", "train-loss")) < 0.7 * loss0
+    assert float(data(page, "classify", "test-loss")) < 0.7 * loss0
+    assert page.locator("#classify-fig .boundary-image").get_attribute("href") != image0
+    screenshot(page, "classify")
+
+
+# sharing and sessions ---------------------------------------------------------------------------------------
+def test_a_link_restores_the_settings_of_a_page(open_page, server):
+    page = open_page("tab=universality")
+    slide(page, "universality-width", 40)
+    page.locator("#universality-optimizer label", has_text="sgd").click()
+    wait_data(page, "universality", "width", "v == '40'")
+    page.click("#universality-link-button")
+    box = page.locator("#universality-link textarea, #universality-link input").first
+    page.wait_for_function("() => (document.querySelector('#universality-link textarea, #universality-link input')"
+                           "?.value || '').includes('width=40')")
+    link = box.input_value()
+    assert link.startswith(server + "?tab=universality&") and "optimizer=sgd" in link
+    other = open_page(link.split("?", 1)[1])
+    wait_data(other, "universality", "width", "v == '40'")
+    assert other.locator("#universality-width input[type=number]").input_value() == "40"
+    assert other.locator("#universality-optimizer input[value=sgd]").is_checked()
+    assert other.locator("#universality-fig").is_visible()  # the link opened the Universality tab
+
+
+def test_two_tabs_train_independently(open_page):
+    a = open_page("tab=universality&width=4")
+    b = open_page("tab=universality&width=32&target=abs")
+    wait_data(a, "universality", "width", "v == '4'")
+    wait_data(b, "universality", "width", "v == '32'")
+    a.click("#universality-train")
+    b.click("#universality-train")
+    wait_data(a, "universality", "step", "+v > 10")
+    wait_data(b, "universality", "step", "+v > 10")
+    press(a, "#universality-stop")
+    a.wait_for_function("() => document.querySelector('#universality-status').innerText.includes('stopped')")
+    a_steps, b_steps = int(data(a, "universality", "step")), int(data(b, "universality", "step"))
+    time.sleep(1.0)
+    assert int(data(a, "universality", "step")) == a_steps  # a stopped ...
+    assert int(data(b, "universality", "step")) > b_steps  # ... while b trains on
+    assert "abs(x)" in b.locator("#universality-fig").text_content()
+    assert "sin(x)" in a.locator("#universality-fig").text_content()
+    press(b, "#universality-stop")
