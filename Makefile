@@ -16,8 +16,11 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(VENV)/bin/dlf tour
 
+# pytest exits 0 when all passed, 1 on failures, 5 when it collected no test: anything but 0 fails the target.
 test: setup
-	$(PY) -m pytest -q
+	@$(PY) -m pytest -q; s=$$?; \
+	  if [ $$s -eq 5 ]; then echo "pytest collected no tests (exit 5): failing"; \
+	  elif [ $$s -ne 0 ]; then echo "pytest exit $$s"; fi; exit $$s
 
 lint: setup
 	$(VENV)/bin/ruff check .
