@@ -1,0 +1,137 @@
+"""Benchmark: dlf's PPO against stable-baselines3's PPO on CartPole-v1, seed by seed, in one process.
+
+    .venv/bin/python benchmarks/bench_cartpole.py                 # 5 seeds, both agents, the table at the end
+    .venv/bin/python benchmarks/bench_cartpole.py --threads 0     # torch's default thread count for both
+
+stable-baselines3 runs with rl-baselines3-zoo's tuned CartPole-v1 hyperparameters (8 envs, n_steps 32, batch 256,
+20 epochs, gamma 0.98, GAE lambda 0.8, learning rate and clip range linear from 1e-3 and 0.2, 100k steps, the
+default 64-64 tanh MlpPolicy); dlf runs `dlf run cartpole` with its defaults. Both use the same evaluation rule,
+the same code: after an update, once every --eval-every environment steps, the greedy policy plays 100 episodes
+from the same seeded start states (dlf.rl.envs.Evaluator); solved = mean return >= 475. Reported per seed:
+environment steps and wall time from building the agent to the end of the evaluation that solved it (evaluation
+time included; it is also shown apart). The two agents alternate seed by seed, so that a busy machine slows
+both alike. Needs stable-baselines3 (pip install -e ".[bench]"). Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+
+import torch
+
+from dlf import runner
+from dlf.experiments.cartpole import Config
+from dlf.rl.agent import EVAL_SEED
+from dlf.rl.envs import Evaluator
+
+ENV, THRESHOLD = "CartPole-v1", 475.0
+
+
+def zoo_ppo(seed: int):
+    """stable-baselines3 PPO with rl-baselines3-zoo's CartPole-v1 hyperparameters."""
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    def linear(start: float):
+        return lambda progress_remaining: progress_remaining * start
+
+    env = make_vec_env(ENV, n_envs=8, seed=seed)
+    return PPO("MlpPolicy", env, n_steps=32, batch_size=256, n_epochs=20, gamma=0.98, gae_lambda=0.8,
+               ent_coef=0.0, learning_rate=linear(1e-3), clip_range=linear(0.2), device="cpu", seed=seed, verbose=0)
+
+
+def run_sb3(seed: int, budget: int, eval_every: int, episodes: int) -> dict:
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    evaluator = Evaluator(ENV, episodes, EVAL_SEED + seed)
+
+    class SolvedRule(BaseCallback):
+        """After each update (at the next rollout's start), evaluate when due; stop once solved."""
+
+        def __init__(self, start: float):
+            super().__init__()
+            self.start, self.next_eval, self.eval_s = start, eval_every, 0.0
+            self.solved_at: int | None = None
+            self.solve_s: float | None = None
+
+        def greedy(self, obs):
+            with torch.no_grad():
+                obs_t = torch.as_tensor(obs, device=self.model.device)
+                return self.model.policy._predict(obs_t, deterministic=True).cpu().numpy()
+
+        def _on_rollout_start(self) -> None:
+            if self.solved_at is not None or self.num_timesteps < self.next_eval:
+                return
+            t = time.perf_counter()
+            mean = float(evaluator(self.greedy).mean())
+            self.eval_s += time.perf_counter() - t
+            while self.next_eval <= self.num_timesteps:
+                self.next_eval += eval_every
+            if mean >= THRESHOLD:
+                self.solved_at, self.solve_s = self.num_timesteps, time.perf_counter() - self.start
+
+        def _on_step(self) -> bool:
+            return self.solved_at is None
+
+    start = time.perf_counter()
+    model = zoo_ppo(seed)
+    rule = SolvedRule(start)
+    model.learn(total_timesteps=budget, callback=rule)
+    evaluator.close()
+    return {"steps": rule.solved_at, "time": rule.solve_s, "eval": rule.eval_s}
+
+
+def run_dlf(seed: int, budget: int, eval_every: int, episodes: int, threads: int) -> dict:
+    cfg = Config(seed=seed, env=ENV, env_steps=budget, eval_every=eval_every, eval_episodes=episodes,
+                 solve_return=THRESHOLD, threads=threads, gif=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        run, summary = runner.execute("cartpole", cfg, out=f"{tmp}/run", quiet=True)
+    return {"steps": summary[f"seed{seed}_solve_env_steps"], "time": run.timing[f"seed{seed}_solve_s"],
+            "eval": run.timing[f"seed{seed}_eval_s"]}
+
+
+def median(values: list) -> float:
+    return statistics.median(float("inf") if v is None else v for v in values)
+
+
+def fmt(v) -> str:
+    return "unsolved" if v is None else f"{v:,.0f}" if isinstance(v, int) else f"{v:.2f}"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--seed", type=int, default=0, help="first seed")
+    p.add_argument("--budget", type=int, default=100_000, help="environment steps per seed at most")
+    p.add_argument("--eval-every", type=int, default=1024)
+    p.add_argument("--eval-episodes", type=int, default=100)
+    p.add_argument("--threads", type=int, default=1, help="torch threads for both (0: torch's default)")
+    args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    # not timed: the first Adam imports torch._dynamo (seconds), and stable-baselines3 imports once
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+    import stable_baselines3  # noqa: F401
+    results: dict[str, list[dict]] = {"sb3-zoo": [], "dlf": []}
+    print(f"{'seed':>4}  {'agent':<8} {'env steps':>10} {'time (s)':>9} {'of which eval':>13}")
+    for seed in range(args.seed, args.seed + args.seeds):
+        for name in results:
+            if name == "dlf":
+                r = run_dlf(seed, args.budget, args.eval_every, args.eval_episodes, args.threads)
+            else:
+                r = run_sb3(seed, args.budget, args.eval_every, args.eval_episodes)
+            results[name].append(r)
+            print(f"{seed:>4}  {name:<8} {fmt(r['steps']):>10} {fmt(r['time']):>9} {r['eval']:>13.2f}", flush=True)
+    print(f"\nmedian over {args.seeds} seeds (an unsolved seed counts as infinite):")
+    med = {name: {k: median([r[k] for r in rs]) for k in ("steps", "time", "eval")} for name, rs in results.items()}
+    for name, m in med.items():
+        print(f"  {name:<8} {m['steps']:>10,.0f} steps {m['time']:>8.2f} s  (eval {m['eval']:.2f} s)")
+    print(f"  dlf / sb3-zoo: steps {med['dlf']['steps'] / med['sb3-zoo']['steps']:.2f}, "
+          f"time {med['dlf']['time'] / med['sb3-zoo']['time']:.2f}  (goal: <= 0.5 each)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Gymnasium environments: vectorised and seeded, the evaluation rule, and GIFs of an episode.
+
+Vectorised: N copies of an environment step together, `envs.step(actions (N,)) -> obs (N, D), rewards (N,), ...`.
+CartPole-v1 has a numpy implementation that steps all copies at once (its `vector_entry_point`); other
+environments (Acrobot-v1) run as N Python copies in a SyncVectorEnv. Both reset a finished copy on the *next*
+step (gymnasium's NEXT_STEP autoreset): the step that ends an episode returns its true final observation, and
+the following step returns the new first observation with reward 0, which is not a real transition.
+
+The evaluation rule: the greedy policy (argmax_a pi(a | s), no sampling) plays `episodes` episodes, one in each
+copy of a vectorised environment reset with a fixed seed, so an evaluation is a deterministic function of the
+weights. The agent has solved the task when the mean return is at least the threshold (475 for CartPole-v1).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # before gymnasium imports pygame for rendering
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # rgb_array rendering needs no display
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+import gymnasium as gym  # noqa: E402
+
+from dlf.errors import ConfigError  # noqa: E402
+
+ENVS = ("CartPole-v1", "Acrobot-v1")
+
+Act = Callable[[np.ndarray], np.ndarray]  # observations (N, D) -> actions (N,)
+
+
+def spec(env_id: str) -> gym.envs.registration.EnvSpec:
+    try:
+        return gym.spec(env_id)
+    except gym.error.Error:
+        raise ConfigError(f"--env {env_id!r} is not a Gymnasium environment; choose one of {', '.join(ENVS)}") from None
+
+
+def make_vec(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
+    """`num_envs` copies of `env_id`: gymnasium's numpy-vectorised version where it has one, else synchronous."""
+    mode = "vector_entry_point" if spec(env_id).vector_entry_point else "sync"
+    return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
+
+
+def sizes(env_id: str) -> tuple[int, int]:
+    """(observation size, number of actions) of a discrete-action environment."""
+    env = gym.make(env_id)
+    try:
+        if not isinstance(env.action_space, gym.spaces.Discrete):
+            raise ConfigError(f"--env {env_id} has continuous actions; the categorical policy needs discrete ones")
+        return int(np.prod(env.observation_space.shape)), int(env.action_space.n)
+    finally:
+        env.close()
+
+
+def threshold(env_id: str) -> float:
+    """The return at which Gymnasium counts the task as solved (475 for CartPole-v1, -100 for Acrobot-v1)."""
+    value = spec(env_id).reward_threshold
+    if value is None:
+        raise ConfigError(f"{env_id} has no reward threshold; give one with --solve-return")
+    return float(value)
+
+
+class Evaluator:
+    """Plays `episodes` greedy episodes at once, from the same seeded start states every time."""
+
+    def __init__(self, env_id: str, episodes: int, seed: int):
+        self.envs = make_vec(env_id, episodes)
+        self.episodes, self.seed = episodes, seed
+        self.max_steps = spec(env_id).max_episode_steps or 10_000
+
+    def __call__(self, act: Act) -> np.ndarray:
+        """The return of each episode, (episodes,)."""
+        obs, _ = self.envs.reset(seed=self.seed)
+        returns = np.zeros(self.episodes)
+        running = np.ones(self.episodes, dtype=bool)
+        for _ in range(self.max_steps + 1):
+            obs, reward, terminated, truncated, _ = self.envs.step(act(obs))
+            returns += reward * running
+            running &= ~(terminated | truncated)
+            if not running.any():
+                break
+        return returns
+
+    def close(self) -> None:
+        self.envs.close()
+
+
+def render_fps(env_id: str) -> float:
+    """Frames per second of the environment's own animation (50 for CartPole-v1)."""
+    env = gym.make(env_id)
+    try:
+        return float(env.metadata.get("render_fps", 30))
+    finally:
+        env.close()
+
+
+def record_episode(act: Act, env_id: str, seed: int, every: int = 2) -> tuple[list[np.ndarray], float]:
+    """Play one episode with rgb_array rendering; every `every`-th frame (H, W, 3) and the episode's return."""
+    env = gym.make(env_id, render_mode="rgb_array")
+    try:
+        obs, _ = env.reset(seed=seed)
+        frames, total, t, done = [env.render()], 0.0, 0, False
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(int(act(obs[None])[0]))
+            total, t, done = total + float(reward), t + 1, terminated or truncated
+            if t % every == 0 or done:
+                frames.append(env.render())
+        return frames, total
+    finally:
+        env.close()
+
+
+def save_gif(frames: list[np.ndarray], path: Path, fps: float, scale: float = 0.5) -> Path:
+    """Write frames as an animated GIF (looping), each shrunk by `scale`, written atomically."""
+    from PIL import Image
+
+    images = [Image.fromarray(f) for f in frames]
+    if scale != 1:
+        w, h = images[0].size
+        images = [im.resize((max(1, int(w * scale)), max(1, int(h * scale))), Image.BILINEAR) for im in images]
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp.gif")
+    images[0].save(tmp, save_all=True, append_images=images[1:], duration=int(round(1000 / fps)), loop=0,
+                   optimize=False)
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,176 @@
+"""Reinforcement learning: returns and advantages by hand, the sign of the policy gradient, PPO's clip, runs
+end to end on a tiny budget, determinism, exact resume through the shared checkpoints, and `dlf play`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from dlf import cli, runner
+from dlf.experiments.cartpole import Config
+from dlf.rl import returns as R
+from dlf.rl.policy import ActorCritic
+from dlf.rl.ppo import ppo_loss
+from dlf.rl.reinforce import policy_gradient_loss, reinforce_loss
+from dlf.rundir import Run
+
+GAMMA = 0.9
+
+
+def episode_batch():
+    """Two environments, 4 steps, rewards 1 (float64). Env 0: the pole falls at t = 1, t = 2 only resets it
+    (NEXT_STEP autoreset), a new episode runs at t = 3 and the rollout stops mid-episode. Env 1: the time limit
+    cuts its episode at t = 2, then it resets at t = 3."""
+    ones = torch.ones(4, 2, dtype=torch.float64)
+    rewards = ones.clone()
+    rewards[2, 0] = rewards[3, 1] = 0.0  # the reset steps pay nothing
+    terminated = torch.zeros(4, 2, dtype=torch.bool)
+    terminated[1, 0] = True
+    done = terminated.clone()
+    done[2, 1] = True
+    values = torch.tensor([[0.5, 2.0], [0.4, 3.0], [0.3, 4.0], [0.2, 5.0], [0.1, 6.0]], dtype=torch.float64)
+    return rewards, values, terminated, done
+
+
+def test_returns_to_go_on_a_hand_computed_episode():
+    rewards, values, terminated, done = episode_batch()
+    g = R.returns_to_go(rewards, values, terminated, done, GAMMA)
+    # env 0: G_1 = 1 (fell), G_0 = 1 + 0.9 * 1; t = 3 stops mid-episode: G_3 = 1 + 0.9 * V(s_4) = 1 + 0.9 * 0.1
+    assert g[1, 0] == pytest.approx(1.0)
+    assert g[0, 0] == pytest.approx(1.9)
+    assert g[3, 0] == pytest.approx(1.09)
+    # env 1: cut by the time limit at t = 2, so bootstrap with V(s_3) = 5: G_2 = 1 + 0.9 * 5
+    assert g[2, 1] == pytest.approx(5.5)
+    assert g[1, 1] == pytest.approx(1 + 0.9 * 5.5)
+    assert g[0, 1] == pytest.approx(1 + 0.9 * (1 + 0.9 * 5.5))
+
+
+def test_gae_on_a_hand_computed_episode_and_its_two_limits():
+    rewards, values, terminated, done = episode_batch()
+    a = R.gae(rewards, values, terminated, done, GAMMA, lam=0.8)
+    d1 = 1 - 0.4  # env 0 fell at t = 1: delta = r - V(s_1)
+    d0 = 1 + 0.9 * 0.4 - 0.5
+    assert a[1, 0] == pytest.approx(d1)
+    assert a[0, 0] == pytest.approx(d0 + 0.9 * 0.8 * d1)
+    d2 = 1 + 0.9 * 5.0 - 4.0  # env 1 cut at t = 2: the bootstrap stays in delta
+    assert a[2, 1] == pytest.approx(d2)
+    assert a[1, 1] == pytest.approx((1 + 0.9 * 4.0 - 3.0) + 0.72 * d2)
+    # lambda = 1: A + V is the return-to-go; lambda = 0: A is the one-step TD error
+    valid = torch.tensor([[1, 1], [1, 1], [0, 1], [1, 0]], dtype=torch.bool)  # the reset steps are no transitions
+    mc = R.gae(rewards, values, terminated, done, GAMMA, lam=1.0) + values[:-1]
+    assert torch.allclose(mc[valid], R.returns_to_go(rewards, values, terminated, done, GAMMA)[valid])
+    td = rewards + GAMMA * (~terminated) * values[1:] - values[:-1]
+    assert torch.allclose(R.gae(rewards, values, terminated, done, GAMMA, lam=0.0), td)
+
+
+def one_sgd_step(policy: ActorCritic, loss: torch.Tensor, lr: float = 0.1) -> None:
+    policy.zero_grad()
+    loss.backward()
+    with torch.no_grad():
+        for p in policy.parameters():
+            if p.grad is not None:
+                p -= lr * p.grad
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+@pytest.mark.parametrize("loss_name", ["policy_gradient", "reinforce", "ppo"])
+def test_one_update_moves_the_log_probability_with_the_sign_of_the_advantage(loss_name, sign):
+    torch.manual_seed(0)
+    policy = ActorCritic(4, 2).double()
+    torch.nn.init.zeros_(policy.critic[-1].weight)  # V = 0: the return is the advantage
+    obs = torch.tensor([[0.1, -0.2, 0.03, 0.4]], dtype=torch.float64)
+    action = torch.tensor([1])
+    before, _ = policy.log_prob_entropy(obs, action)
+    reward = torch.tensor([sign], dtype=torch.float64)
+    if loss_name == "policy_gradient":
+        logp, _ = policy.log_prob_entropy(obs, action)
+        loss = policy_gradient_loss(logp, reward)
+    elif loss_name == "reinforce":
+        loss = reinforce_loss(policy, obs, action, reward, vf_coef=0.0, ent_coef=0.0)["loss"]
+    else:
+        loss = ppo_loss(policy, obs, action, before.detach(), reward, reward, clip=0.2, vf_coef=0.0,
+                        ent_coef=0.0)["loss"]
+    one_sgd_step(policy, loss)
+    after, _ = policy.log_prob_entropy(obs, action)
+    assert float((after - before).detach()) * sign > 1e-4  # rewarded: more likely; punished: less likely
+
+
+def test_ppo_gives_no_gradient_once_the_ratio_is_clipped():
+    torch.manual_seed(0)
+    policy = ActorCritic(4, 2).double()
+    obs = torch.randn(8, 4, dtype=torch.float64)
+    actions = torch.randint(0, 2, (8,))
+    logp, _ = policy.log_prob_entropy(obs, actions)
+    adv = torch.ones(8, dtype=torch.float64)
+    for shift, clipped in ((0.5, True), (0.05, False)):  # ratio e^0.5 = 1.65 is past 1 + 0.2; e^0.05 is not
+        policy.zero_grad()
+        out = ppo_loss(policy, obs, actions, logp.detach() - shift, adv, adv, clip=0.2, vf_coef=0.0, ent_coef=0.0)
+        out["loss"].backward()
+        grad = sum(float(p.grad.abs().sum()) for p in policy.actor.parameters())
+        assert (grad == 0.0) == clipped
+        assert float(out["clip_frac"]) == (1.0 if clipped else 0.0)
+
+
+def tiny(**changes) -> Config:
+    """Two seeds of 2 PPO updates (8 envs x 32 steps, one epoch each), evaluated on 5 episodes."""
+    base = dict(env_steps=512, update_epochs=1, eval_every=256, eval_episodes=5, seeds=2, threads=1)
+    return Config(**{**base, **changes})
+
+
+def test_tiny_budget_runs_end_to_end_and_repeats_exactly(tmp_path):
+    run, summary = runner.execute("cartpole", tiny(), out=tmp_path / "a", quiet=True)
+    for name in ("config.json", "summary.json", "timing.json", "curves.png", "episode.gif",
+                 "seed-0/metrics.jsonl", "seed-1/metrics.jsonl"):
+        assert (run.path / name).exists(), name
+    assert 400 < summary["seed0_env_steps"] < 512  # 2 x 8 x 32 steps, less those that only reset an environment
+    assert summary["seed0_updates"] == 2
+    assert summary["seeds_solved"] == 0 and summary["median_solve_env_steps"] is None
+    assert 8 <= summary["seed0_final_eval_return"] <= 100  # an untrained policy drops the pole soon
+    timing = json.loads((run.path / "timing.json").read_text())
+    assert {"seed0_train_s", "seed1_eval_s", "median_solve_s"} <= set(timing)
+    assert not any(k.endswith("_s") for k in summary)  # wall-clock figures stay out of summary.json
+    _, again = runner.execute("cartpole", tiny(gif=False), out=tmp_path / "b", quiet=True)
+    assert again == {k: v for k, v in summary.items() if k != "gif_return"}  # the same seeds: the same numbers
+
+
+def test_reinforce_runs_whole_episodes_on_a_tiny_budget(tmp_path):
+    run, summary = runner.execute("cartpole", tiny(algo="reinforce", seeds=1, gif=False, env_steps=300),
+                                  out=tmp_path / "r", quiet=True)
+    records = [r for r in Run(run.path / "seed-0").read_metrics() if "episodes" in r]
+    assert records[0]["episodes"] == 8  # one whole episode per environment per update
+    assert summary["seed0_env_steps"] >= 300 and summary["seed0_updates"] == len(records)
+
+
+def test_resume_continues_exactly_through_the_shared_checkpoints(tmp_path):
+    cfg = tiny(ckpt_every=1, gif=False)
+    _, full = runner.execute("cartpole", cfg, out=tmp_path / "full", quiet=True)
+    run, _ = runner.execute("cartpole", cfg, out=tmp_path / "cut", quiet=True)
+    # simulate a crash after seed 1's checkpoint at update 1: later checkpoints and the summary never got written
+    shutil.rmtree(run.path / "seed-1" / "checkpoints" / "step-00000002")
+    (run.path / "summary.json").unlink()
+    _, resumed = runner.execute("cartpole", resume=run.path, quiet=True)
+    assert resumed == full  # seed 0 restored as finished, seed 1 continued from update 1 to the same numbers
+    lines = (run.path / "seed-1" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(r)["step"] for r in lines if '"env_steps"' in r] == [1, 2]  # update 2 logged once
+
+
+def test_play_evaluates_the_saved_agent_and_writes_a_gif(tmp_path, capsys):
+    run, _ = runner.execute("cartpole", tiny(seeds=1, gif=False), out=tmp_path / "run", quiet=True)
+    assert cli.main(["play", str(run.path), "--episodes", "3", "--out", str(tmp_path / "new.gif")]) == 0
+    assert (tmp_path / "new.gif").read_bytes()[:6] == b"GIF89a"
+    assert "3 greedy episode(s)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["run", "cartpole", "--num-envs", "0"], "--num-envs must be >= 1"),
+    (["run", "cartpole", "--batch-size", "512", "--n-steps", "8"], "--batch-size must be <= num_envs * n_steps"),
+    (["run", "cartpole", "--env", "Pong-v5"], "invalid choice"),
+    (["play", "NO_SUCH_DIR"], "holds no config.json"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, words, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert words in err and len(err.strip().splitlines()) == 1
