@@ -216,3 +216,19 @@ def test_two_process_ddp_matches_one_process(tmp_path, mnist_dir):
     moved = max(float((a[k] - b[k]).abs().max()) for k in weights)
     assert moved < 1e-5
     assert json.loads((multi / "summary.json").read_text())["steps"] == 12
+
+
+def test_tensorboard_gets_the_same_scalars(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    cfg = TrainConfig(epochs=2, batch_size=32, lr=0.05, log_every=4, tensorboard=True, device="cpu")
+    run = Run.create(tmp_path / "run", "{}")
+    Trainer(cfg, run, Linear(), linear_data(), linear_data(64)).fit()
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    events.Reload()
+    losses = events.Scalars("train/loss")
+    logged = [r for r in run.read_metrics() if "train_loss" in r]
+    assert [e.step for e in losses] == [r["step"] for r in logged]
+    assert [e.value for e in losses] == pytest.approx([r["train_loss"] for r in logged], rel=1e-6)
+    assert events.Scalars("val/loss")
