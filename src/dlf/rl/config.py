@@ -24,11 +24,11 @@ class RLConfig(BaseConfig):
     """Environments stepped together (reinforce: episodes per update)."""
     n_steps: int = 32
     """ppo: steps of each environment per rollout (num_envs * n_steps transitions per update)."""
-    update_epochs: int = 10
+    update_epochs: int = 20
     """ppo: passes over each rollout."""
     batch_size: int = 128
     """ppo: transitions per gradient step (minibatch)."""
-    lr: float = 2e-3
+    lr: float = 3e-3
     """Adam learning rate (at the start, see --schedule)."""
     schedule: Literal["constant", "linear"] = "linear"
     """Learning rate: constant, or linear decay to 0 over --env-steps."""
