@@ -39,6 +39,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                "dlf.experiments.mnist_mlp"),
     Experiment("mnist-cnn", "CNNs for vision: translation invariance on MNIST", "dlf.experiments.mnist_cnn"),
     Experiment("mnist-rnn", "RNNs for sequences: an image read row by row by a GRU", "dlf.experiments.mnist_rnn"),
+    Experiment("vae", "unsupervised: a variational autoencoder encodes digits to a latent vector and decodes them back",
+               "dlf.experiments.vae"),
     Experiment("cartpole", "reinforcement learning: REINFORCE and PPO learn to balance a pole (Gymnasium)",
                "dlf.experiments.cartpole"),
 )
