@@ -80,7 +80,7 @@ def test_missing_data_is_one_line_naming_the_fix(tmp_path, capsys, monkeypatch):
 @pytest.mark.full_data
 @pytest.mark.skipif(not os.environ.get("DLF_DATA_DIR"), reason="needs the full MNIST: set DLF_DATA_DIR")
 def test_mlp_on_real_mnist(tmp_path):
-    cfg = mnist_mlp.Config(hidden=128, epochs=1, batch_size=128, device="cpu", log_every=100)
+    cfg = mnist_mlp.Config(hidden=128, epochs=1, batch_size=128, lr=3e-3, device="cpu", log_every=100)
     run, summary = execute("mnist-mlp", cfg, tmp_path / "mlp", quiet=True)
     assert summary["test_accuracy"] > 0.95
     assert summary["shift_acc_4"] < summary["shift_acc_0"] - 0.2  # an MLP is not translation invariant
