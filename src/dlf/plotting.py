@@ -19,3 +19,20 @@ def figure(ncols: int = 1, nrows: int = 1, size: tuple[float, float] = (5.0, 3.6
 
 
 __all__ = ["plt", "figure"]
+
+
+def plot_train_val(run, keys: tuple[tuple[str, str], ...], log_scale: tuple[str, ...] = (), name: str = "curves"):
+    """One panel per metric: `train_<key>` as a line and `val_<key>` as dots, against the step (from metrics.jsonl)."""
+    rows = run.read_metrics()
+    fig, axes = figure(ncols=len(keys))
+    for (key, label), ax in zip(keys, axes[0]):
+        for prefix, style in (("train_", "-"), ("val_", "o-")):
+            pts = [(r["step"], r[prefix + key]) for r in rows if r.get(prefix + key) is not None]
+            if pts:
+                ax.plot(*zip(*pts), style, label=prefix.rstrip("_").replace("val", "test"), ms=3)
+        ax.set_xlabel("step")
+        ax.set_ylabel(label)
+        if key in log_scale:
+            ax.set_yscale("log")
+        ax.legend()
+    run.save_figure(fig, name)

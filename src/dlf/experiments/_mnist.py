@@ -13,7 +13,7 @@ from torch import nn
 from dlf.config import require
 from dlf.data.mnist import load_mnist
 from dlf.errors import DlfError
-from dlf.plotting import figure
+from dlf.plotting import figure, plot_train_val
 from dlf.rundir import Run
 from dlf.train import Task, TensorSource, TrainConfig, Trainer
 
@@ -135,18 +135,7 @@ def confusion_matrix(pred: torch.Tensor, labels: torch.Tensor, n: int = 10) -> t
 
 
 def plot_curves(run) -> None:
-    rows = run.read_metrics()
-    fig, axes = figure(ncols=2)
-    for key, ax in (("loss", axes[0][0]), ("acc", axes[0][1])):
-        for prefix, style in (("train_", "-"), ("val_", "o-")):
-            pts = [(r["step"], r[prefix + key]) for r in rows if r.get(prefix + key) is not None]
-            if pts:
-                ax.plot(*zip(*pts), style, label=prefix.rstrip("_").replace("val", "test"), ms=3)
-        ax.set_xlabel("step")
-        ax.set_ylabel(key)
-        ax.legend()
-    axes[0][0].set_yscale("log")
-    run.save_figure(fig, "curves")
+    plot_train_val(run, (("loss", "loss"), ("acc", "accuracy")), log_scale=("loss",))
 
 
 def plot_confusion(run, cm: torch.Tensor) -> None:

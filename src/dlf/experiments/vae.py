@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from dlf.config import require
 from dlf.data.mnist import load_mnist
 from dlf.models.vae import VAE
-from dlf.plotting import figure
+from dlf.plotting import figure, plot_train_val
 from dlf.train import Task, TensorSource, TrainConfig, Trainer
 
 TEST_BINARIZATION_SEED = 12345  # the same binary test set for every run and every --seed
@@ -133,17 +133,7 @@ def run(cfg: Config, run) -> dict:
 
 def plot_curves_elbo(run) -> None:
     """-ELBO and its KL term, train and test, against the step."""
-    rows = run.read_metrics()
-    fig, axes = figure(ncols=2)
-    for (key, label), ax in zip((("loss", "-ELBO (nats)"), ("kl", "KL(q(z|x) || p(z)) (nats)")), axes[0]):
-        for prefix, style in (("train_", "-"), ("val_", "o-")):
-            pts = [(r["step"], r[prefix + key]) for r in rows if r.get(prefix + key) is not None]
-            if pts:
-                ax.plot(*zip(*pts), style, label=prefix.rstrip("_").replace("val", "test"), ms=3)
-        ax.set_xlabel("step")
-        ax.set_ylabel(label)
-        ax.legend()
-    run.save_figure(fig, "curves")
+    plot_train_val(run, (("loss", "-ELBO (nats)"), ("kl", "KL(q(z|x) || p(z)) (nats)")))
 
 
 def _tiles(ax, images: torch.Tensor, rows: int, cols: int) -> None:
