@@ -50,21 +50,7 @@ def render(v: dict) -> tuple[str, str]:
 
 
 def build(limits) -> dict:
-    import gradio as gr
-
+    """The page's widgets and events (call inside a gr.Tab); returns what the app needs to restore it."""
     from dlf.explore import widgets
 
-    with gr.Row():
-        with gr.Column(scale=1, min_width=240):
-            comps = widgets.controls(TAB, FIELDS)
-        with gr.Column(scale=3):
-            fig = widgets.plot(TAB)
-            text = gr.Markdown(elem_id=f"{TAB}-table")
-    widgets.link_row(TAB, FIELDS, comps)
-
-    def draw(data: dict) -> tuple[str, str]:
-        return render(widgets.read(FIELDS, comps, data))
-
-    for c in comps:
-        c.change(draw, set(comps), [fig, text], api_name=False, **widgets.LIVE)
-    return {"fields": FIELDS, "comps": comps, "refresh": (draw, set(comps), [fig, text])}
+    return widgets.redraw_page(TAB, FIELDS, render, "table", event="change", widths=(1, 3, 240))

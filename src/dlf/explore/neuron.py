@@ -78,21 +78,6 @@ def formula(neuron: Neuron, probe: torch.Tensor, fire_fraction: float) -> str:
 
 def build(limits) -> dict:
     """The page's widgets and events (call inside a gr.Tab); returns what the app needs to restore it."""
-    import gradio as gr
-
     from dlf.explore import widgets
 
-    with gr.Row():
-        with gr.Column(scale=1, min_width=280):
-            comps = widgets.controls(TAB, FIELDS)
-        with gr.Column(scale=2):
-            fig = widgets.plot(TAB)
-            text = gr.Markdown(elem_id=f"{TAB}-formula")
-    widgets.link_row(TAB, FIELDS, comps)
-
-    def draw(data: dict) -> tuple[str, str]:
-        return render(widgets.read(FIELDS, comps, data))
-
-    for c in comps:
-        c.input(draw, set(comps), [fig, text], api_name=False, **widgets.LIVE)
-    return {"fields": FIELDS, "comps": comps, "refresh": (draw, set(comps), [fig, text])}
+    return widgets.redraw_page(TAB, FIELDS, render, "formula", event="input", widths=(1, 2, 280))

@@ -61,3 +61,23 @@ def status_box(page: str, label: str = "Status") -> gr.Markdown:
 
 def plot(page: str) -> gr.HTML:
     return gr.HTML(elem_id=f"{page}-plot", js_on_load=None)
+
+
+def redraw_page(page: str, fields: Sequence[Field], render, text_id: str, event: str = "change",
+                widths: tuple[int, int, int] = (1, 3, 240)) -> dict:
+    """A page of controls, one figure and one text that `render(values) -> (svg, text)` redraws at every change."""
+    left, right, min_width = widths
+    with gr.Row():
+        with gr.Column(scale=left, min_width=min_width):
+            comps = controls(page, fields)
+        with gr.Column(scale=right):
+            fig = plot(page)
+            text = gr.Markdown(elem_id=f"{page}-{text_id}")
+    link_row(page, fields, comps)
+
+    def draw(data: dict) -> tuple[str, str]:
+        return render(read(fields, comps, data))
+
+    for c in comps:
+        getattr(c, event)(draw, set(comps), [fig, text], api_name=False, **LIVE)
+    return {"fields": fields, "comps": comps, "refresh": (draw, set(comps), [fig, text])}
