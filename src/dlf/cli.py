@@ -5,6 +5,10 @@
     dlf run NAME --resume DIR                  continue a checkpointed run
     dlf tour [--out DIR]                       the fundamentals, small and fast, as one HTML report
     dlf play RUN_DIR [--episodes N]            evaluate a trained RL agent again and film it as a GIF
+    dlf sample RUN_DIR [--n 64] [--seed N]     new samples of a char-rnn, pixelcnn, vae or gan run
+    dlf inspect RUN_DIR --unit N               a char-rnn hidden unit's activation over the text, as HTML
+    dlf neighbors RUN_DIR WORD [-k 10]         a word2vec run's nearest words by cosine similarity
+    dlf analogy RUN_DIR A B C [-k 5]           a word2vec analogy: A is to B as C is to ?
     dlf compare RUN_DIR RUN_DIR [--out PNG]    translation invariance: accuracy vs image shift, runs side by side
     dlf data download mnist [--data-dir DIR]   fetch a data set, checksummed
     dlf explore [--host H] [--port N] [--open] the interactive explorer in the browser (pip install 'dlf[explore]')
@@ -48,6 +52,28 @@ def _top_parser() -> argparse.ArgumentParser:
     play.add_argument("run_dir", metavar="RUN_DIR", help="folder of a cartpole run")
     play.add_argument("--episodes", type=int, default=10, help="greedy evaluation episodes (default: 10)")
     play.add_argument("--out", help="GIF to write (default: RUN_DIR/play.gif)")
+    smp = sub.add_parser("sample", help="draw new samples from a char-rnn, pixelcnn, vae or gan run")
+    smp.add_argument("run_dir", metavar="RUN_DIR", help="folder of a finished run")
+    smp.add_argument("--n", type=int, default=64, help="images to draw (default: 64)")
+    smp.add_argument("--seed", type=int, default=0, help="the same seed gives the same samples (default: 0)")
+    smp.add_argument("--out", help="file to write (default: samples.png or sample.txt in RUN_DIR)")
+    smp.add_argument("--prime", help="char-rnn: text the sample starts with (default: a newline)")
+    smp.add_argument("--length", type=int, help="char-rnn: characters to generate (default: 500)")
+    smp.add_argument("--temperature", type=float, help="char-rnn: below 1 is safer, above 1 wilder (default: 0.8)")
+    smp.add_argument("--top-k", type=int, help="char-rnn: sample among the k likeliest characters (default: 0, all)")
+    ins = sub.add_parser("inspect", help="colour a char-rnn hidden unit's activation over validation text (HTML)")
+    ins.add_argument("run_dir", metavar="RUN_DIR", help="folder of a char-rnn run")
+    ins.add_argument("--unit", type=int, required=True, help="index of the hidden unit (last layer)")
+    ins.add_argument("--chars", type=int, default=3000, help="validation characters to show (default: 3000)")
+    ins.add_argument("--out", help="HTML file to write (default: RUN_DIR/unit-N.html)")
+    nb = sub.add_parser("neighbors", help="the nearest words to WORD in a word2vec run")
+    nb.add_argument("run_dir", metavar="RUN_DIR", help="folder of a word2vec run")
+    nb.add_argument("word")
+    nb.add_argument("-k", type=int, default=10, help="how many neighbours (default: 10)")
+    an = sub.add_parser("analogy", help="A is to B as C is to ?, by 3CosAdd, in a word2vec run")
+    an.add_argument("run_dir", metavar="RUN_DIR", help="folder of a word2vec run")
+    an.add_argument("words", nargs=3, metavar="WORD", help="A B C, e.g. man king woman")
+    an.add_argument("-k", type=int, default=5, help="how many answers (default: 5)")
     data = sub.add_parser("data", help="data sets: dlf data download mnist")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=_Parser)
     dl = data_sub.add_parser("download", help="download a data set and check its checksums")
@@ -121,6 +147,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             from dlf.rl.play import play
 
             play(ns.run_dir, episodes=ns.episodes, out=ns.out)
+            return 0
+        if ns.command == "sample":
+            from dlf.sampling import SampleOptions, sample
+
+            print(sample(ns.run_dir, SampleOptions(n=ns.n, seed=ns.seed, out=ns.out, prime=ns.prime,
+                                                   length=ns.length, temperature=ns.temperature, top_k=ns.top_k)))
+            return 0
+        if ns.command == "inspect":
+            from dlf.experiments.char_rnn import inspect_unit
+
+            print(inspect_unit(ns.run_dir, ns.unit, chars=ns.chars, out=ns.out))
+            return 0
+        if ns.command in ("neighbors", "analogy"):
+            from dlf.experiments import word2vec
+
+            if ns.k < 1:
+                raise DlfError(f"-k must be >= 1 (got {ns.k})")
+            if ns.command == "neighbors":
+                print(word2vec.neighbors(ns.run_dir, ns.word, ns.k))
+            else:
+                print(word2vec.analogy(ns.run_dir, *ns.words, k=ns.k))
             return 0
         if ns.command == "data":
             from dlf.data.download import download

@@ -188,3 +188,17 @@ def plot_manifold(run, model: VAE, device, n: int = 20) -> None:
     _tiles(axes[0][0], torch.sigmoid(model.decode(z)).cpu(), n, n)
     axes[0][0].set_title("the decoded 2-D latent space")
     run.save_figure(fig, "manifold")
+
+
+def sample(run_dir, cfg: Config, opts) -> str:
+    """`dlf sample`: decode z ~ N(0, I) into pixel probabilities, as a PNG grid."""
+    from dlf.sampling import load_weights, output_path, save_image_grid
+
+    model = VAE(cfg.latent, cfg.hidden)
+    found = load_weights(run_dir, VAETask(model), "vae")
+    path = output_path(run_dir, opts.out, "samples.png", ".png")
+    z = torch.randn(opts.n, cfg.latent, generator=torch.Generator().manual_seed(opts.seed))
+    with torch.no_grad():
+        probs = torch.sigmoid(model.eval().decode(z))
+    save_image_grid(probs, path, f"VAE: {opts.n} samples, p(x|z) with z ~ N(0, I) (seed {opts.seed})")
+    return f"{opts.n} samples from {found.name}: {path}"

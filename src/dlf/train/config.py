@@ -28,6 +28,8 @@ class TrainConfig(BaseConfig):
     """Learning-rate schedule over the run, after the warm-up."""
     warmup_steps: int = 0
     """Linear warm-up from 0 to --lr over this many steps."""
+    time_limit: float = 0.0
+    """Stop after this many minutes of training if > 0; the LR schedule then runs on time, not steps."""
     grad_clip: float = 0.0
     """Clip the gradient's global norm to this value if > 0."""
     log_every: int = 50
@@ -54,6 +56,7 @@ class TrainConfig(BaseConfig):
         require(0 <= self.momentum < 1, "momentum", "must be in [0, 1)", self.momentum)
         require(self.weight_decay >= 0, "weight_decay", "must be >= 0", self.weight_decay)
         require(self.warmup_steps >= 0, "warmup_steps", "must be >= 0", self.warmup_steps)
+        require(self.time_limit >= 0, "time_limit", "must be >= 0 (minutes)", self.time_limit)
         require(self.grad_clip >= 0, "grad_clip", "must be >= 0", self.grad_clip)
         require(self.log_every >= 1, "log_every", "must be >= 1", self.log_every)
         require(self.eval_every >= 0, "eval_every", "must be >= 0", self.eval_every)

@@ -99,6 +99,7 @@ class Trainer:
         self.module = self._wrap(task)
         self.ckpt_dir = run.path / "checkpoints"
         self.step = 0
+        self.elapsed = 0.0  # seconds spent in fit(), over all resumes (for --time-limit)
         self.sums: dict[str, float] = {}
         self.count = 0
         self.last_val: dict[str, float] = {}
@@ -138,6 +139,7 @@ class Trainer:
         meta = checkpoint.load(found, self.task, self.optimizers, self.device)
         extra = meta["extra"]
         self.step = meta["step"]
+        self.elapsed = float(extra.get("elapsed", 0.0))
         self.sums = {k: torch.tensor(v, dtype=torch.float64, device=self.device) for k, v in extra["sums"].items()}
         self.count = extra["count"]
         self.last_val, self.last_train = extra["last_val"], extra["last_train"]
@@ -155,8 +157,10 @@ class Trainer:
         bar = tqdm(total=self.total_steps, initial=self.step, desc="train", leave=False, dynamic_ncols=True,
                    disable=True if getattr(self.run, "quiet", False) or self.rank else None)
         tick, seen = time.perf_counter(), 0
+        started, elapsed0 = tick, self.elapsed
         try:
             while self.step < self.total_steps:
+                self.elapsed = elapsed0 + time.perf_counter() - started
                 batch = self._batch(self.step)
                 self._set_lr(self.step)
                 metrics = self._train_step(batch)
@@ -169,12 +173,16 @@ class Trainer:
                     self._log_train(seen / max(elapsed, 1e-9))
                     bar.set_postfix(loss=f"{self.last_train.get('loss', float('nan')):.4f}")
                     tick, seen = time.perf_counter(), 0
-                if self._eval_due() and self.val is not None:
+                out_of_time = self._out_of_time(elapsed0 + time.perf_counter() - started)
+                if out_of_time and self.count:
+                    self._log_train(seen / max(time.perf_counter() - tick, 1e-9))
+                if (self._eval_due() or out_of_time) and self.val is not None:
                     self.last_val = self.evaluate(self.val)
                     self._log({f"val_{k}": v for k, v in self.last_val.items()})
                 if self.step % self.cfg.ckpt_every == 0 or self.step == self.total_steps:
                     self.save()
-                if self.task.should_stop():
+                if self.task.should_stop() or out_of_time:
+                    self.elapsed = elapsed0 + time.perf_counter() - started
                     self.save()
                     break
                 if self._stop_signal is not None:
@@ -196,7 +204,18 @@ class Trainer:
         idx = idx[self.rank * local:(self.rank + 1) * local]
         return to_device(self.train.get(idx), self.device)
 
+    def _out_of_time(self, elapsed: float) -> bool:
+        if self.cfg.time_limit <= 0:
+            return False
+        late = elapsed >= 60 * self.cfg.time_limit
+        if not self.distributed:
+            return late
+        flag = torch.tensor([float(late)], device=self.device)  # every process stops at the same step
+        return bool(distributed.all_reduce_sum(flag).item() > 0)
+
     def _set_lr(self, step: int) -> None:
+        if self.cfg.time_limit > 0:  # the schedule follows the clock: it ends when the time does
+            step = max(step, int(self.elapsed / (60 * self.cfg.time_limit) * self.total_steps))
         f = lr_factor(self.cfg, step, self.total_steps)
         for name, opt in self.optimizers.items():
             for group, base in zip(opt.param_groups, self.base_lrs[name]):
@@ -296,6 +315,7 @@ class Trainer:
         """Checkpoint now (rank 0 only); everything needed to continue exactly."""
         if self.rank == 0 and self.run.enabled:
             extra = {"sums": {k: float(v) for k, v in self.sums.items()}, "count": self.count,
+                     "elapsed": self.elapsed,
                      "last_val": self.last_val, "last_train": self.last_train,
                      "scaler": self.scaler.state_dict() if self.scaler else None, "task": self.task.state_json()}
             checkpoint.save(self.ckpt_dir, self.step, self.task, self.optimizers, extra, self.cfg.keep_checkpoints)

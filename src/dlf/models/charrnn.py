@@ -1,0 +1,75 @@
+"""A character-level recurrent language model (Karpathy's char-rnn): embed, recur, predict the next character.
+
+    logits, state = model(x, state)      x: (B, T) character ids; logits: (B, T, V)
+
+`state` carries the recurrence from one chunk of text to the next (truncated backpropagation through time:
+gradients stop at the chunk boundary, the hidden state does not). `hidden_states` returns the last layer's
+activations at every position, for looking inside the network (which unit tracks quotes, line position,
+sentiment...). For an LSTM these are the cell states c_t (Karpathy, Johnson and Fei-Fei 2015 and Radford et
+al. 2017 read the cells); for a GRU or plain RNN, the hidden states h_t.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+Cell = Literal["lstm", "gru", "rnn"]
+State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
+
+
+class CharRNN(nn.Module):
+    def __init__(self, vocab_size: int, hidden: int = 512, layers: int = 2, cell: Cell = "lstm",
+                 embed: int = 0, dropout: float = 0.0):
+        super().__init__()
+        self.vocab_size, self.hidden, self.layers, self.cell = vocab_size, hidden, layers, cell
+        embed = embed or hidden
+        self.embed = nn.Embedding(vocab_size, embed)
+        rnn_cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell]
+        self.rnn = rnn_cls(embed, hidden, num_layers=layers, batch_first=True,
+                           dropout=dropout if layers > 1 else 0.0)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden, vocab_size)
+
+    def forward(self, x: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
+        out, state = self.rnn(self.drop(self.embed(x)), state)
+        return self.head(self.drop(out)), state
+
+    @staticmethod
+    def detach(state: State) -> State:
+        """Cut the graph at a chunk boundary but keep the values (truncated BPTT)."""
+        if state is None:
+            return None
+        if isinstance(state, tuple):
+            return tuple(s.detach() for s in state)
+        return state.detach()
+
+    @torch.no_grad()
+    def hidden_states(self, x: torch.Tensor) -> torch.Tensor:
+        """The last layer's activations after each character: (B, T, hidden); LSTM: cell states c_t."""
+        emb = self.embed(x)
+        if self.cell != "lstm":
+            out, _ = self.rnn(emb)
+            return out
+        # nn.LSTM returns h_t only; run the last layer step by step from the layers below to read c_t.
+        below = emb
+        if self.layers > 1:
+            lower = nn.LSTM(emb.shape[-1], self.hidden, num_layers=self.layers - 1, batch_first=True).to(x.device)
+            lower.load_state_dict({k: v for k, v in self.rnn.state_dict().items()
+                                   if int(k.rsplit("_l", 1)[1].split("_")[0]) < self.layers - 1})
+            below, _ = lower(emb)
+        top = self.layers - 1
+        w_ih, w_hh = getattr(self.rnn, f"weight_ih_l{top}"), getattr(self.rnn, f"weight_hh_l{top}")
+        b = getattr(self.rnn, f"bias_ih_l{top}") + getattr(self.rnn, f"bias_hh_l{top}")
+        pre = below @ w_ih.T + b  # (B, T, 4H): the input part of every gate, for all steps at once
+        h = torch.zeros(x.shape[0], self.hidden, device=x.device, dtype=pre.dtype)
+        c = torch.zeros_like(h)
+        cells = []
+        for t in range(x.shape[1]):
+            i, f, g, o = (pre[:, t] + h @ w_hh.T).chunk(4, dim=-1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            cells.append(c)
+        return torch.stack(cells, dim=1)
