@@ -10,7 +10,9 @@ A `Task` is an nn.Module that holds the model and says how to learn from a batch
 A model that learns in its own way (a GAN's two optimisers, RL rollouts) overrides `optimizer_step` only.
 
 Data is a `BatchSource`: anything with `len()` and `get(indices) -> batch`, so a batch is one vectorised gather
-and the order of examples is a pure function of (seed, step), which makes resuming exact. A task that makes its
+and the order of examples is a pure function of (seed, step), which makes resuming exact. A source with
+`ordered = True` is read in order instead (step s gets indices s*B ... s*B+B-1, wrapping each epoch), for text
+streams whose recurrent state carries from one batch to the next. A task that makes its
 own data (RL) passes no source: then the batch is None and one epoch is one step.
 """
 

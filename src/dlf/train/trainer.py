@@ -199,7 +199,11 @@ class Trainer:
     def _batch(self, step: int):
         if self.train is None:
             return None
-        idx = batch_indices(len(self.train), self.cfg.batch_size, self.cfg.seed, step)
+        if getattr(self.train, "ordered", False):  # e.g. text streams whose recurrent state carries over
+            start = (step % self.steps_per_epoch) * self.cfg.batch_size
+            idx = torch.arange(start, start + self.cfg.batch_size)
+        else:
+            idx = batch_indices(len(self.train), self.cfg.batch_size, self.cfg.seed, step)
         local = self.cfg.batch_size // self.world
         idx = idx[self.rank * local:(self.rank + 1) * local]
         return to_device(self.train.get(idx), self.device)
