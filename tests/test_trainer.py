@@ -232,3 +232,27 @@ def test_tensorboard_gets_the_same_scalars(tmp_path):
     assert [e.step for e in losses] == [r["step"] for r in logged]
     assert [e.value for e in losses] == pytest.approx([r["train_loss"] for r in logged], rel=1e-6)
     assert events.Scalars("val/loss")
+
+
+class Slow(Linear):
+    """Each step takes at least 20 ms, so a time limit ends training long before the step budget."""
+
+    def training_step(self, batch):
+        time.sleep(0.02)
+        return super().training_step(batch)
+
+
+def test_time_limit_stops_training_saves_and_runs_the_schedule_on_the_clock(tmp_path):
+    cfg = TrainConfig(epochs=1000, batch_size=32, lr=0.1, time_limit=0.5 / 60, log_every=1000, schedule="linear")
+    run = Run.create(tmp_path / "run", "{}")
+    trainer = Trainer(cfg, run, Slow(), linear_data())
+    result = trainer.fit()
+    run.close()
+    assert 5 <= result.step < 100  # 0.5 s of 20 ms steps, out of 8,000 planned
+    ckpt = checkpoint.latest(tmp_path / "run" / "checkpoints")
+    assert ckpt is not None and ckpt.name.endswith(f"{result.step:08d}")
+    assert trainer.elapsed >= 0.5
+    rows = run.read_metrics()
+    assert rows[-1]["step"] == result.step and "train_loss" in rows[-1]
+    # the linear schedule followed the clock: at the end the rate is near 0, not near --lr as step/8000 would say
+    assert rows[-1]["lr"] < 0.1 * 0.2

@@ -20,6 +20,7 @@ from dlf.errors import ConfigError, DlfError
 from dlf.train import checkpoint
 
 TEXT_ONLY = ("prime", "length", "temperature", "top_k")
+SAMPLEABLE = ("char-rnn", "pixelcnn", "vae", "gan")  # the experiments whose module defines `sample`
 
 
 @dataclass
@@ -69,9 +70,9 @@ def sample(run_dir: str | os.PathLike, opts: SampleOptions) -> str:
     name = run_experiment(run_dir)
     module = registry.get(name).load()
     fn = getattr(module, "sample", None)
-    sampleable = [e.name for e in registry.EXPERIMENTS if hasattr(e.load(), "sample")] if fn is None else []
     if fn is None:
-        raise DlfError(f"{run_dir} is a '{name}' run, which draws no samples; sample a {', '.join(sampleable)} run")
+        kinds = ", ".join(SAMPLEABLE[:-1]) + " or " + SAMPLEABLE[-1]
+        raise DlfError(f"{run_dir} is a '{name}' run, which draws no samples; sample a {kinds} run")
     if name != "char-rnn":
         given = [o for o in TEXT_ONLY if getattr(opts, o) is not None]
         if given:
