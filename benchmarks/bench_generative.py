@@ -4,7 +4,7 @@ Each model runs as `dlf run NAME --time-limit MIN [options]` in its own subproce
 peak memory (max RSS of that process) and its wall time (training plus the final evaluation: IWAE k=1000,
 Parzen windows, Fréchet distance) are its own. The table puts each figure beside the paper's:
 
-    | model | budget | steps | figure | dlf | paper | wall s | peak RSS MB |
+    | model | budget | steps | figure | dlf | paper | wall s | peak RSS MB | peak GPU MB |
 
     DLF_DATA_DIR=../shared/data python benchmarks/bench_generative.py [--minutes 30] [--only pixelcnn,vae]
     python benchmarks/bench_generative.py --table RUNS_DIR        # tabulate finished runs (e.g. from a GPU box)
@@ -50,14 +50,15 @@ def run_one(name: str, minutes: float, out: Path, extra: list[str], device: str)
 
 
 def table(rows: list[tuple[str, Path, dict]]) -> str:
-    lines = ["| model | budget (min) | steps | figure | dlf | paper | wall s | peak RSS MB |",
-             "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: |"]
+    lines = ["| model | budget (min) | steps | figure | dlf | paper | wall s | peak RSS MB | peak GPU MB |",
+             "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: |"]
     for name, path, measured in rows:
         summary = json.loads((path / "summary.json").read_text())
         cfg = json.loads((path / "config.json").read_text())
         timing = json.loads((path / "timing.json").read_text()) if (path / "timing.json").exists() else {}
         wall = measured.get("wall_s", timing.get("wall_time_s", float("nan")))
-        rss = measured.get("peak_rss_mb")
+        rss = measured.get("peak_rss_mb", timing.get("peak_rss_mb"))
+        gpu = timing.get("peak_gpu_mb")
         for i, (key, label, paper, _) in enumerate(FIGURES[name]):
             value = summary.get(key)
             first = i == 0
@@ -65,7 +66,8 @@ def table(rows: list[tuple[str, Path, dict]]) -> str:
                 "", name if first else "", f"{cfg.get('time_limit', 0):g}" if first else "",
                 str(summary.get("steps", "")) if first else "", label,
                 f"{value:.2f}" if isinstance(value, (int, float)) else "-", paper,
-                f"{wall:.0f}" if first else "", f"{rss:.0f}" if first and rss else "", ""]).strip())
+                f"{wall:.0f}" if first else "", f"{rss:.0f}" if first and rss else "",
+                f"{gpu:.0f}" if first and gpu else "", ""]).strip())
     return "\n".join(lines)
 
 

@@ -19,6 +19,20 @@ def is_rank_zero() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def peak_memory() -> dict[str, float]:
+    """Peak resident memory of this process so far, and peak GPU memory allocated by PyTorch, in MB."""
+    import resource
+    import sys
+
+    import torch
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = {"peak_rss_mb": round(rss / (1 << 20 if sys.platform == "darwin" else 1 << 10), 1)}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        peak["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / (1 << 20), 1)
+    return peak
+
+
 def load_run_config(name: str, path: Path) -> BaseConfig:
     """The config saved in a run folder, for --resume and for commands that read a finished run."""
     cfg_path = Path(path) / "config.json"
@@ -71,6 +85,7 @@ def execute(
     finally:
         run.close()
     run.timing.setdefault("wall_time_s", round(time.perf_counter() - start, 3))
+    run.timing.update(peak_memory())
     run.write_summary(summary, run.timing)
     if not quiet and run.enabled:
         print(f"\n{name} finished. Summary:")
