@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from dlf.cli import main
+from dlf.data.mnist import binarize
 from dlf.experiments import vae as vae_exp
 from dlf.models.vae import VAE, gaussian_kl, log_bernoulli, log_normal
 from dlf.runner import execute
@@ -90,10 +91,10 @@ def test_output_bias_starts_the_decoder_at_the_mean_image():
 
 def test_binarization_is_dynamic_for_training_and_fixed_for_test(data):
     images = torch.full((2000, 28, 28), 64, dtype=torch.uint8)
-    x = vae_exp.binarize(images)
+    x = binarize(images)
     assert set(x.unique().tolist()) == {0.0, 1.0}
     assert x.mean().item() == pytest.approx(64 / 255, abs=0.005)
-    assert not torch.equal(x, vae_exp.binarize(images)), "each use of a batch draws new pixels"
+    assert not torch.equal(x, binarize(images)), "each use of a batch draws new pixels"
     cfg = vae_exp.Config(test_size=50)
     _, test_a, _ = vae_exp.load_data(cfg, data)
     torch.manual_seed(123)

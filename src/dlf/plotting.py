@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -18,7 +21,7 @@ def figure(ncols: int = 1, nrows: int = 1, size: tuple[float, float] = (5.0, 3.6
     return fig, axes
 
 
-__all__ = ["plt", "figure"]
+__all__ = ["plt", "figure", "plot_train_val", "save_gif"]
 
 
 def plot_train_val(run, keys: tuple[tuple[str, str], ...], log_scale: tuple[str, ...] = (), name: str = "curves"):
@@ -36,3 +39,19 @@ def plot_train_val(run, keys: tuple[tuple[str, str], ...], log_scale: tuple[str,
             ax.set_yscale("log")
         ax.legend()
     run.save_figure(fig, name)
+
+
+def save_gif(frames: list, path: Path, fps: float, scale: float = 0.5) -> Path:
+    """Write uint8 frames, (H, W) grey or (H, W, 3) RGB, as a looping animated GIF, each shrunk by `scale`."""
+    from PIL import Image
+
+    images = [Image.fromarray(f) for f in frames]
+    if scale != 1:
+        w, h = images[0].size
+        images = [im.resize((max(1, int(w * scale)), max(1, int(h * scale))), Image.BILINEAR) for im in images]
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp.gif")
+    images[0].save(tmp, save_all=True, append_images=images[1:], duration=int(round(1000 / fps)), loop=0,
+                   optimize=False)
+    os.replace(tmp, path)  # written whole, then renamed: never half a file
+    return path

@@ -73,7 +73,7 @@ def sample(run_dir: str | os.PathLike, opts: SampleOptions) -> str:
     if fn is None:
         kinds = ", ".join(SAMPLEABLE[:-1]) + " or " + SAMPLEABLE[-1]
         raise DlfError(f"{run_dir} is a '{name}' run, which draws no samples; sample a {kinds} run")
-    if name != "char-rnn":
+    if name not in ("char-rnn", "sentiment-unit"):
         given = [o for o in TEXT_ONLY if getattr(opts, o) is not None]
         if given:
             raise ConfigError(f"--{given[0].replace('_', '-')} applies to char-rnn runs; '{name}' draws images")

@@ -8,6 +8,14 @@ mnist` fetches them and `dlf.data.paths` explains how the data root is found.
 
 Loads are cached in memory per (folder, split), so a second load in the same process is free. The cached
 tensors are shared: treat them as read-only (`images.float() / 255` makes a new tensor, as usual).
+
+Binarized MNIST (for the generative models: vae, pixelcnn) is made here too, in one way for all of them.
+Training images are binarized afresh each time a batch is used ("dynamic binarization": each pixel is
+Bernoulli(intensity / 255)), which acts as a regulariser; the test set is binarized once, with the fixed seed
+TEST_BINARIZATION_SEED, so every run and every --seed is scored on the same 10,000 binary images:
+
+    x = binarize(images)                                      # float (B, 784) of 0s and 1s, new draws each call
+    test = binarize(x_test, torch.Generator().manual_seed(TEST_BINARIZATION_SEED))   # the fixed binary test set
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ SUBDIR = "mnist"
 SPLITS = ("train", "test")
 N_CLASSES = 10
 IMAGE_SHAPE = (28, 28)
+TEST_BINARIZATION_SEED = 12345  # the same binary test set for every run and every --seed
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,14 @@ def load_mnist(split: str = "train", data_dir: str | os.PathLike | None = None) 
     y = torch.from_numpy(labels.astype(np.int64))  # (N,)
     _CACHE[key] = (stamp, x, y)
     return x, y
+
+
+def binarize(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """uint8 (B, 28, 28) -> float (B, 784) of 0s and 1s, each pixel Bernoulli(intensity / 255)."""
+    import torch
+
+    probs = images.flatten(1).float() / 255.0
+    return torch.bernoulli(probs, generator=generator)
 
 
 def clear_cache() -> None:

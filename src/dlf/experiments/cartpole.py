@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from dlf.plotting import figure
+from dlf.plotting import figure, save_gif
 from dlf.rl import Agent, RLConfig, make_agent
 from dlf.rl import envs as rl_envs
 from dlf.rundir import Run
@@ -120,7 +120,7 @@ def timings(agents: list[Agent]) -> dict[str, float | None]:
 def film(agent: Agent, path, seed: int, every: int = 2) -> float:
     """One greedy episode as a GIF at real speed (every 2nd frame); returns its return."""
     frames, total = rl_envs.record_episode(agent.greedy, agent.cfg.env, seed, every=every)
-    rl_envs.save_gif(frames, path, fps=rl_envs.render_fps(agent.cfg.env) / every)
+    save_gif(frames, path, fps=rl_envs.render_fps(agent.cfg.env) / every)
     return total
 
 

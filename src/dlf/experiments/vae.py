@@ -1,9 +1,10 @@
 """Experiment `vae`: a variational autoencoder on dynamically binarized MNIST (the maths: dlf.models.vae).
 
 Each time a training batch is used, its pixels are drawn afresh as Bernoulli(intensity / 255); the test set is
-binarized once with a fixed seed, so every run is scored on the same binary images. The summary reports the test
-ELBO (a lower bound on log p(x), in nats, so negative) and the importance-weighted NLL estimate -L_k (Burda et al.
-2016), which the IWAE paper's one-layer VAE brings to about 86.8 nats after thousands of epochs.
+binarized once with a fixed seed, so every run is scored on the same binary images (see dlf.data.mnist.binarize).
+The summary reports the test ELBO (a lower bound on log p(x), in nats, so negative) and the importance-weighted
+NLL estimate -L_k (Burda et al. 2016), which the IWAE paper's one-layer VAE brings to about 86.8 nats after
+thousands of epochs.
 """
 
 from __future__ import annotations
@@ -14,12 +15,10 @@ import torch
 from tqdm.auto import tqdm
 
 from dlf.config import require
-from dlf.data.mnist import load_mnist
+from dlf.data.mnist import TEST_BINARIZATION_SEED, binarize, load_mnist
 from dlf.models.vae import VAE
 from dlf.plotting import figure, plot_train_val
 from dlf.train import Task, TensorSource, TrainConfig, Trainer
-
-TEST_BINARIZATION_SEED = 12345  # the same binary test set for every run and every --seed
 
 
 @dataclass
@@ -49,12 +48,6 @@ class Config(TrainConfig):
         require(self.iwae_test_size >= 0, "iwae_test_size", "must be >= 0", self.iwae_test_size)
         require(self.train_size >= 0, "train_size", "must be >= 0", self.train_size)
         require(self.test_size >= 0, "test_size", "must be >= 0", self.test_size)
-
-
-def binarize(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """uint8 (B, 28, 28) -> float (B, 784) of 0s and 1s, each pixel Bernoulli(intensity / 255)."""
-    probs = images.flatten(1).float() / 255.0
-    return torch.bernoulli(probs, generator=generator)
 
 
 class VAETask(Task):

@@ -1,6 +1,7 @@
 """A character-level recurrent language model (Karpathy's char-rnn): embed, recur, predict the next character.
 
     logits, state = model(x, state)      x: (B, T) character ids; logits: (B, T, V)
+    ids = model.generate(prime, n, temperature=0.8, top_k=0, generator=g)
 
 `state` carries the recurrence from one chunk of text to the next (truncated backpropagation through time:
 gradients stop at the chunk boundary, the hidden state does not). `hidden_states` returns the last layer's
@@ -45,6 +46,23 @@ class CharRNN(nn.Module):
         if isinstance(state, tuple):
             return tuple(s.detach() for s in state)
         return state.detach()
+
+    @torch.no_grad()
+    def generate(self, prime: torch.Tensor, length: int, temperature: float = 1.0, top_k: int = 0,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+        """Read `prime` (T,) ids, then draw `length` more ids one at a time from softmax(logits / temperature),
+        among the `top_k` likeliest if top_k > 0. The same generator state gives the same ids."""
+        logits, state = self(prime[None])  # (1, T, V): the whole prime in one call
+        out = []
+        for _ in range(length):
+            last = logits[0, -1].float() / temperature  # (V,)
+            if 0 < top_k < last.numel():
+                kth = torch.topk(last, top_k).values[-1]
+                last = last.masked_fill(last < kth, float("-inf"))
+            nxt = torch.multinomial(torch.softmax(last, -1).cpu(), 1, generator=generator).to(prime.device)
+            out.append(nxt)
+            logits, state = self(nxt[None], state)  # (1, 1, V)
+        return torch.cat(out) if out else prime.new_zeros(0)
 
     @torch.no_grad()
     def hidden_states(self, x: torch.Tensor) -> torch.Tensor:

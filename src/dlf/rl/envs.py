@@ -1,4 +1,4 @@
-"""Gymnasium environments: vectorised and seeded, the evaluation rule, and GIFs of an episode.
+"""Gymnasium environments: vectorised and seeded, the evaluation rule, and the frames of an episode (for a GIF).
 
 Vectorised: N copies of an environment step together, `envs.step(actions (N,)) -> obs (N, D), rewards (N,), ...`.
 CartPole-v1 has a numpy implementation that steps all copies at once (its `vector_entry_point`); other
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
@@ -112,19 +111,3 @@ def record_episode(act: Act, env_id: str, seed: int, every: int = 2) -> tuple[li
         return frames, total
     finally:
         env.close()
-
-
-def save_gif(frames: list[np.ndarray], path: Path, fps: float, scale: float = 0.5) -> Path:
-    """Write frames as an animated GIF (looping), each shrunk by `scale`, written atomically."""
-    from PIL import Image
-
-    images = [Image.fromarray(f) for f in frames]
-    if scale != 1:
-        w, h = images[0].size
-        images = [im.resize((max(1, int(w * scale)), max(1, int(h * scale))), Image.BILINEAR) for im in images]
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.gif")
-    images[0].save(tmp, save_all=True, append_images=images[1:], duration=int(round(1000 / fps)), loop=0,
-                   optimize=False)
-    os.replace(tmp, path)
-    return path

@@ -1,0 +1,105 @@
+"""Movie-review text for the sentiment unit: the reviews a char-RNN learns from, and the MR sentences it is read on.
+
+    <root>/sentiment/movie_reviews.jsonl    2,000 full reviews, one JSON object a line: {"id", "label", "text"}
+    <root>/sentiment/rt-polarity.pos        5,331 positive review snippets, one a line (Pang & Lee 2005, "MR")
+    <root>/sentiment/rt-polarity.neg        5,331 negative ones
+
+Both are lower-cased and tokenised alike (punctuation split off by spaces, one sentence a line inside a review).
+The MR files come from a latin-1 / Windows-1252 world: read as UTF-8 when they decode as such, else as latin-1
+(every byte is a character), and `normalise` then maps the Windows-1252 punctuation (curly quotes, dashes, the
+ellipsis; some reviews hold them with the high bit stripped, e.g. \\x12 for \\x92 ') to ASCII and strips accents,
+so that both sources share one alphabet.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+
+from dlf.data.paths import locate
+from dlf.errors import DataError
+
+REVIEWS = "movie_reviews.jsonl"
+POLARITY = ("rt-polarity.pos", "rt-polarity.neg")
+
+# Windows-1252 punctuation in the C1 range, and the same codes with their high bit lost (seen in the reviews).
+_CP1252 = {0x85: "...", 0x91: "'", 0x92: "'", 0x93: '"', 0x94: '"', 0x96: "-", 0x97: "--"}
+PUNCTUATION = {chr(code): text for code, text in _CP1252.items()} | {chr(c - 0x80): t for c, t in _CP1252.items()}
+
+
+def find_files(reviews: str | os.PathLike | None, data_dir: str | os.PathLike | None) -> Path:
+    """The folder holding the reviews and both MR files: the folder of `reviews` if given, else the data lookup."""
+    if reviews is None:
+        return locate("sentiment", [REVIEWS, *POLARITY], data_dir)
+    path = Path(reviews).expanduser()
+    if not path.is_file():
+        raise DataError(f"--reviews {path}: no such file; give the movie_reviews.jsonl file (MR files beside it)")
+    lacking = [name for name in POLARITY if not (path.parent / name).is_file()]
+    if lacking:
+        raise DataError(f"--reviews {path}: missing {', '.join(lacking)} in {path.parent}; put the MR sentence "
+                        f"files beside the reviews")
+    return path.parent
+
+
+def normalise(text: str) -> str:
+    """Windows-1252 punctuation to ASCII, accents stripped (é -> e), lower case; other characters unchanged."""
+    text = "".join(PUNCTUATION.get(ch, ch) for ch in text)
+    text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    return text.lower()
+
+
+def load_reviews(path: str | os.PathLike) -> tuple[list[str], list[str]]:
+    """The normalised `text` of every review in a JSON-lines file, and its `label` ("" if none); one-line errors.
+
+    The labels only pick which reviews to show in plots: the language model never sees them."""
+    path = Path(path)
+    try:
+        lines = path.read_bytes().decode("utf-8").split("\n")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 (bad byte at offset {exc.start}); give the JSON-lines file of "
+                        f"reviews") from None
+    texts, labels = [], []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path} line {number}: not valid JSON ({exc.msg}); fix or remove that line") from None
+        text = record.get("text") if isinstance(record, dict) else None
+        if not isinstance(text, str):
+            raise DataError(f"{path} line {number}: no \"text\" string; each line must be a JSON object with one")
+        texts.append(normalise(text))
+        labels.append(str(record.get("label", "")))
+    if not any(t.strip() for t in texts):
+        raise DataError(f"{path}: holds no review text; give a JSON-lines file with a \"text\" in each line")
+    return texts, labels
+
+
+def read_lines(path: Path) -> list[str]:
+    """Non-empty lines of a text file, UTF-8 if it decodes as such, else latin-1, normalised and stripped."""
+    data = path.read_bytes()
+    if b"\x00" in data[:1 << 20]:
+        raise DataError(f"{path}: looks like a binary file (it holds NUL bytes); give the MR sentence file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")  # the original release: latin-1 / Windows-1252 bytes
+    # split on "\n" only: str.splitlines() would also break at \x85 (an ellipsis here) and \x1c-\x1e
+    return [line for line in (normalise(raw).strip() for raw in text.split("\n")) if line]
+
+
+def load_polarity(folder: Path, max_sentences: int = 0) -> tuple[list[str], np.ndarray]:
+    """MR sentences and labels (1 positive, 0 negative): positives first; `max_sentences` > 0 keeps half of each."""
+    pos, neg = (read_lines(folder / name) for name in POLARITY)
+    for name, lines in zip(POLARITY, (pos, neg)):
+        if not lines:
+            raise DataError(f"{folder / name}: holds no sentences; give the MR file with one sentence a line")
+    if max_sentences:
+        pos, neg = pos[:max_sentences // 2], neg[:max_sentences - max_sentences // 2]
+    labels = np.concatenate([np.ones(len(pos), dtype=np.int64), np.zeros(len(neg), dtype=np.int64)])
+    return pos + neg, labels

@@ -1,0 +1,374 @@
+"""Experiment `char-rnn`: a character-level LSTM, GRU or plain RNN (Karpathy 2015) on Tiny Shakespeare or any text.
+
+The model (dlf.models.charrnn) reads one character at a time and predicts the next; the loss is the mean
+negative log-likelihood in nats per character (divide by ln 2 for bits per character). Training is truncated
+backpropagation through time: the training text is cut into `batch_size` parallel streams, each read in order in
+chunks of `seq_len` characters; the recurrent state carries from one chunk to the next (detached, so gradients
+stop at the chunk boundary) and starts from zero at the beginning of every epoch. The state lives in buffers of
+the task, so a checkpoint holds it and `--resume` continues exactly.
+
+The text is split like nanoGPT's: the first 90% for training, the last 10% for validation. The validation loss
+is the mean per-character NLL over non-overlapping chunks of `val_chunk` characters, each read from a zero state.
+After training, the run writes a sample, the loss curves and which hidden units track simple properties of the
+text (line position, speaker lines, quotes...; see dlf.experiments._char_units).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from dlf.config import require
+from dlf.data.paths import find_file, locate
+from dlf.data.text import read_text
+from dlf.errors import ConfigError, DlfError
+from dlf.models.charrnn import CharRNN
+from dlf.plotting import figure
+from dlf.train import Task, TrainConfig, Trainer, distributed
+
+VAL_KEPT = 1_000_000  # validation characters saved in the run folder for `dlf inspect`
+
+
+@dataclass
+class Config(TrainConfig):
+    text: str | None = None
+    """UTF-8 text file to learn from (default: Tiny Shakespeare, tinyshakespeare/input.txt in the data folder)."""
+    cell: Literal["lstm", "gru", "rnn"] = "gru"
+    """Recurrent cell: lstm, gru or rnn (tanh). GRU learns fastest per second on a CPU."""
+    hidden: int = 512
+    """Units in each recurrent layer."""
+    layers: int = 1
+    """Stacked recurrent layers."""
+    embed: int = 64
+    """Size of the character embedding (0: as wide as --hidden)."""
+    dropout: float = 0.0
+    """Dropout on the embedding, between layers and before the output layer."""
+    seq_len: int = 64
+    """Characters per training chunk: gradients flow back this far (truncated BPTT); the state carries on."""
+    val_chunk: int = 1024
+    """Characters per validation chunk, each read from a zero state (the loss averages every position)."""
+    analyze_chars: int = 20000
+    """Validation characters read to find the units that track simple properties (0: skip the analysis)."""
+    epochs: float = 4.0
+    """Passes over the training text (with --time-limit, set it large: the clock ends the run)."""
+    batch_size: int = 128
+    """Parallel streams of text, one chunk of each per step (split evenly over processes under torchrun)."""
+    optimizer: Literal["adamw", "adam", "sgd"] = "adam"
+    """Optimizer: adamw, adam, or sgd with momentum."""
+    lr: float = 3e-3
+    """Peak learning rate."""
+    grad_clip: float = 1.0
+    """Clip the gradient's global norm to this value if > 0."""
+    eval_every: int = 100
+    """Evaluate on the validation text every N steps (0: once per epoch)."""
+
+    def validate(self) -> None:
+        super().validate()
+        require(self.text is None or bool(self.text.strip()), "text", "must name a file", self.text)
+        require(self.hidden >= 1, "hidden", "must be >= 1", self.hidden)
+        require(self.layers >= 1, "layers", "must be >= 1", self.layers)
+        require(self.embed >= 0, "embed", "must be >= 0", self.embed)
+        require(0 <= self.dropout < 1, "dropout", "must be in [0, 1)", self.dropout)
+        require(self.seq_len >= 1, "seq_len", "must be >= 1", self.seq_len)
+        require(self.val_chunk >= 1, "val_chunk", "must be >= 1", self.val_chunk)
+        require(self.analyze_chars >= 0, "analyze_chars", "must be >= 0", self.analyze_chars)
+
+
+# text -------------------------------------------------------------------------------------------------------
+def _codes(text: str) -> np.ndarray:
+    """Unicode code points of `text` as uint32, fast for long texts."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+class Vocab:
+    """The characters of a text, sorted by code point; id i is the i-th character."""
+
+    def __init__(self, chars: str):
+        self.chars = chars
+        self._codes = _codes(chars)
+
+    @classmethod
+    def from_text(cls, text: str) -> Vocab:
+        return cls("".join(map(chr, np.unique(_codes(text)))))
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    def missing(self, text: str) -> list[str]:
+        """Characters of `text` that are not in the vocabulary, in order of first appearance."""
+        return list(dict.fromkeys(c for c in text if c not in self.chars))
+
+    def encode(self, text: str) -> torch.Tensor:
+        """(len(text),) int64 ids; ValueError naming the first unknown character."""
+        codes = _codes(text)
+        idx = np.searchsorted(self._codes, codes).clip(max=max(len(self) - 1, 0))
+        if len(codes) and (not len(self) or (self._codes[idx] != codes).any()):
+            raise ValueError(f"character {self.missing(text)[0]!r} is not in the vocabulary")
+        return torch.from_numpy(idx.astype(np.int64))
+
+    def decode(self, ids) -> str:
+        return "".join(self.chars[int(i)] for i in ids)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps({"chars": list(self.chars)}, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Vocab:
+        if not path.is_file():
+            raise DlfError(f"{path.parent} holds no vocab.json; give the folder of a finished char-rnn run")
+        return cls("".join(json.loads(path.read_text(encoding="utf-8"))["chars"]))
+
+
+def load_text(cfg: Config, data_dir=None) -> str:
+    """The --text file, or Tiny Shakespeare from the data folder."""
+    if cfg.text:
+        return read_text(cfg.text, "--text")
+    path = find_file(locate("tinyshakespeare", ["input.txt"], data_dir), "input.txt")
+    if path.suffix == ".gz":
+        return gzip.decompress(path.read_bytes()).decode("utf-8")
+    return read_text(path, "tinyshakespeare")
+
+
+def split(text: str) -> tuple[str, str]:
+    """First 90% for training, last 10% for validation (as nanoGPT's shakespeare_char does)."""
+    cut = int(len(text) * 0.9)
+    return text[:cut], text[cut:]
+
+
+# batches ----------------------------------------------------------------------------------------------------
+class StreamSource:
+    """`streams` parallel streams over the ids, read in order in chunks of seq_len + 1 (inputs and targets).
+
+    Index k is chunk k // streams of stream k % streams, so step s of an epoch gets chunk s of every stream.
+    A batch is (x (n, seq_len + 1), fresh (n,)): fresh marks a stream's first chunk (its state starts at zero).
+    """
+
+    ordered = True
+
+    def __init__(self, ids: torch.Tensor, streams: int, seq_len: int):
+        self.ids, self.streams, self.seq_len = ids, streams, seq_len
+        self.stream_len = (len(ids) - 1) // streams
+        self.chunks = self.stream_len // seq_len
+
+    def __len__(self) -> int:
+        return self.streams * self.chunks
+
+    def get(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        stream, chunk = indices % self.streams, indices // self.streams
+        start = stream * self.stream_len + chunk * self.seq_len  # (n,)
+        return self.ids[start[:, None] + torch.arange(self.seq_len + 1)], chunk == 0
+
+
+class ChunkSource:
+    """Non-overlapping chunks of `length` + 1 characters (inputs and targets) for validation."""
+
+    def __init__(self, ids: torch.Tensor, length: int):
+        self.length = min(length, len(ids) - 1)
+        self.ids, self.n = ids, (len(ids) - 1) // self.length
+
+    def __len__(self) -> int:
+        return self.n
+
+    def get(self, indices: torch.Tensor) -> tuple[torch.Tensor]:
+        return (self.ids[indices[:, None] * self.length + torch.arange(self.length + 1)],)
+
+
+# the task ---------------------------------------------------------------------------------------------------
+class CharTask(Task):
+    """Next-character cross-entropy with the recurrent state carried between chunks in buffers `h` (and `c`).
+
+    The buffers hold the state of all `streams` streams; under DDP each process runs its own contiguous slice and
+    the slices are gathered after every step, so every process (and rank 0's checkpoint) holds the whole state.
+    """
+
+    def __init__(self, model: CharRNN, streams: int):
+        super().__init__()
+        self.model = model
+        shape = (model.layers, streams, model.hidden)
+        self.register_buffer("h", torch.zeros(shape))
+        self.register_buffer("c", torch.zeros(shape if model.cell == "lstm" else (0,)))
+
+    def training_step(self, batch) -> dict[str, torch.Tensor]:
+        x, fresh = batch  # (b, T + 1) ids, (b,) bool
+        rows = slice(distributed.rank() * len(x), (distributed.rank() + 1) * len(x))
+        keep = (~fresh).to(self.h.dtype)[None, :, None]  # (1, b, 1): 0 zeroes a stream's state
+        state = self.h[:, rows] * keep
+        if self.model.cell == "lstm":
+            state = (state, self.c[:, rows] * keep)
+        logits, state = self.model(x[:, :-1], state)  # (b, T, V)
+        self._keep_state(state, rows)
+        return {"loss": F.cross_entropy(logits.flatten(0, 1).float(), x[:, 1:].flatten())}
+
+    def validation_step(self, batch) -> dict[str, torch.Tensor]:
+        (x,) = batch  # (b, L + 1)
+        with torch.no_grad():
+            logits, _ = self.model(x[:, :-1])
+            loss = F.cross_entropy(logits.flatten(0, 1).float(), x[:, 1:].flatten())
+        return {"loss": loss, "bpc": loss / math.log(2)}
+
+    @torch.no_grad()
+    def _keep_state(self, state, rows: slice) -> None:
+        parts = state if isinstance(state, tuple) else (state,)
+        for buf, new in zip((self.h, self.c), parts):
+            new = new.detach().to(buf.dtype)  # (layers, b, hidden)
+            if distributed.world_size() > 1:
+                pieces = [torch.empty_like(new) for _ in range(distributed.world_size())]
+                torch.distributed.all_gather(pieces, new.contiguous())
+                buf.copy_(torch.cat(pieces, dim=1))
+            else:
+                buf[:, rows] = new
+
+
+def build(cfg: Config, vocab_size: int) -> CharTask:
+    model = CharRNN(vocab_size, cfg.hidden, cfg.layers, cfg.cell, cfg.embed, cfg.dropout)
+    return CharTask(model, cfg.batch_size)
+
+
+def train_model(cfg: Config, run, text: str) -> tuple[CharRNN, Vocab, dict]:
+    """Train on the first 90% of `text` through the shared Trainer in `run`; evaluate on the last 10%.
+
+    Writes vocab.json and validation.txt into the run folder. Returns the model (on the CPU, in eval mode), the
+    vocabulary and the final metrics: val_loss_nats, val_bpc, train_loss_nats, steps, parameters, ...
+    """
+    vocab = Vocab.from_text(text)
+    train_text, val_text = split(text)
+    if len(train_text) - 1 < cfg.batch_size * cfg.seq_len or len(val_text) < 2:
+        raise ConfigError(f"the text holds {len(text)} characters: too few for --batch-size {cfg.batch_size} "
+                          f"streams of --seq-len {cfg.seq_len} (90%) plus validation (10%); lower them or "
+                          f"give a longer --text")
+    if run.enabled:
+        vocab.save(run.path / "vocab.json")
+        (run.path / "validation.txt").write_text(val_text[:VAL_KEPT], encoding="utf-8")
+    task = build(cfg, len(vocab))
+    train = StreamSource(vocab.encode(train_text), cfg.batch_size, cfg.seq_len)
+    val = ChunkSource(vocab.encode(val_text), cfg.val_chunk)
+    trainer = Trainer(cfg, run, task, train, val)
+    result = trainer.fit()
+    val_loss = result.val.get("loss", float("nan"))
+    metrics = {
+        "val_loss_nats": val_loss,
+        "val_bpc": val_loss / math.log(2),
+        "train_loss_nats": result.train.get("loss"),
+        "train_bpc": result.train.get("loss", float("nan")) / math.log(2),
+        "steps": result.step,
+        "epochs_done": result.step / trainer.steps_per_epoch,
+        "train_chars_seen": result.step * cfg.batch_size * cfg.seq_len,
+        "parameters": sum(p.numel() for p in task.model.parameters()),
+        "vocab_size": len(vocab),
+        "train_chars": len(train_text),
+        "val_chars_scored": len(val) * val.length,
+    }
+    return task.model.cpu().eval(), vocab, metrics
+
+
+# the experiment ---------------------------------------------------------------------------------------------
+def run(cfg: Config, run) -> dict:
+    from dlf.experiments import _char_units
+
+    text = load_text(cfg, run.data_dir)
+    model, vocab, summary = train_model(cfg, run, text)
+    _, val_text = split(text)
+    sample_text = generate(model, vocab, default_prime(vocab), 500, 0.8, 0, cfg.seed)
+    if run.enabled:
+        (run.path / "sample.txt").write_text(sample_text, encoding="utf-8")
+    plot_curves(run)
+    if cfg.analyze_chars:
+        summary.update(_char_units.analyze(model, vocab, val_text[:cfg.analyze_chars], run))
+    return summary
+
+
+def plot_curves(run) -> None:
+    """Train and validation loss against the step, in nats per character (bits per character on the right)."""
+    rows = run.read_metrics()
+    fig, axes = figure(size=(6, 3.8))
+    ax = axes[0][0]
+    for key, style, label in (("train_loss", "-", "train"), ("val_loss", "o-", "validation")):
+        pts = [(r["step"], r[key]) for r in rows if r.get(key) is not None]
+        if pts:
+            ax.plot(*zip(*pts), style, ms=3, label=label)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss (nats per character)")
+    right = ax.secondary_yaxis("right", functions=(lambda n: n / math.log(2), lambda b: b * math.log(2)))
+    right.set_ylabel("bits per character")
+    ax.legend()
+    run.save_figure(fig, "curves")
+
+
+# sampling and looking inside a finished run -----------------------------------------------------------------
+def default_prime(vocab: Vocab) -> str:
+    return "\n" if "\n" in vocab.chars else vocab.chars[0]
+
+
+def generate(model: CharRNN, vocab: Vocab, prime: str, length: int, temperature: float, top_k: int,
+             seed: int) -> str:
+    """`prime` followed by `length` sampled characters; the same seed gives the same text."""
+    ids = model.generate(vocab.encode(prime), length, temperature, top_k, torch.Generator().manual_seed(seed))
+    return prime + vocab.decode(ids)
+
+
+def load_model(run_dir: Path, cfg: Config) -> tuple[CharRNN, Vocab]:
+    """The trained model of a run folder (latest checkpoint, CPU, eval mode) and its vocabulary."""
+    from dlf.sampling import load_weights, run_experiment
+
+    vocab = Vocab.load(Path(run_dir) / "vocab.json")
+    task = build(cfg, len(vocab))
+    load_weights(run_dir, task, run_experiment(run_dir))
+    return task.model.eval(), vocab
+
+
+def sample(run_dir: Path, cfg: Config, opts) -> str:
+    """`dlf sample RUN_DIR --prime TEXT --length N --temperature T --top-k K --seed S`."""
+    from dlf.sampling import output_path
+
+    model, vocab = load_model(run_dir, cfg)
+    prime = default_prime(vocab) if opts.prime is None else opts.prime
+    if not prime:
+        raise ConfigError("--prime is empty; give at least one character, e.g. --prime 'ROMEO:'")
+    unknown = vocab.missing(prime)
+    if unknown:
+        raise ConfigError(f"--prime holds {unknown[0]!r}, which is not among the {len(vocab)} characters this "
+                          f"model was trained on; use characters of its training text")
+    length = 500 if opts.length is None else opts.length
+    temperature = 0.8 if opts.temperature is None else opts.temperature
+    top_k = 0 if opts.top_k is None else opts.top_k
+    path = output_path(run_dir, opts.out, "sample.txt", ".txt")
+    text = generate(model, vocab, prime, length, temperature, top_k, opts.seed)
+    path.write_text(text, encoding="utf-8")
+    if opts.out:
+        return f"{length} characters after a {len(prime)}-character prime written to {path}"
+    return text
+
+
+def inspect_unit(run_dir, unit: int, chars: int = 3000, out: str | None = None) -> str:
+    """`dlf inspect RUN_DIR --unit N`: an HTML page of validation text coloured by unit N's activation."""
+    from dlf.experiments._char_units import unit_page
+    from dlf.runner import load_run_config
+    from dlf.sampling import output_path, run_experiment
+
+    run_dir = Path(run_dir)
+    cfg = load_run_config(run_experiment(run_dir), run_dir)
+    if not hasattr(cfg, "cell"):
+        raise DlfError(f"{run_dir} is not a char-rnn run; inspect the folder of a char-rnn run")
+    if not 0 <= unit < cfg.hidden:
+        raise DlfError(f"--unit {unit} is out of range: this network has {cfg.hidden} hidden units, "
+                       f"0 to {cfg.hidden - 1}")
+    if chars < 1:
+        raise DlfError(f"--chars must be >= 1 (got {chars})")
+    model, vocab = load_model(run_dir, cfg)
+    text_path = run_dir / "validation.txt"
+    if not text_path.is_file():
+        raise DlfError(f"{run_dir} holds no validation.txt; give the folder of a finished char-rnn run")
+    text = text_path.read_text(encoding="utf-8")[:chars]
+    acts = model.hidden_states(vocab.encode(text)[None])[0, :, unit]  # (T,)
+    path = output_path(run_dir, out, f"unit-{unit}.html", ".html")
+    what = "cell state c_t" if cfg.cell == "lstm" else "hidden state h_t"
+    path.write_text(unit_page(text, acts.numpy(), f"unit {unit} ({what}, last layer)"), encoding="utf-8")
+    return f"unit {unit} over {len(text)} validation characters: {path}"

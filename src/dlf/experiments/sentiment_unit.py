@@ -1,0 +1,255 @@
+"""Experiment `sentiment-unit`: a char-RNN trained without labels on movie reviews grows a unit that tracks sentiment.
+
+Radford, Jozefowicz and Sutskever (2017), "Learning to Generate Reviews and Discovering Sentiment": a 4,096-unit
+multiplicative LSTM trained for a month to predict the next byte of 82 million Amazon reviews. Its final cell
+state, read by an L1-regularised logistic regression, scores 86.9% on MR (the sentence polarity set of Pang & Lee
+2005), and most of the L1 weight lands on one unit, which alone separates the classes well: the sentiment unit.
+
+Here the char-RNN of `char-rnn` learns from the 2,000 movie reviews of `movie_reviews.jsonl` (their text only;
+the labels are never used in training). Each MR sentence is then read from a zero state as "\\n" + sentence + " "
+(the way a sentence sits in a review) and its final cell state c_T (hidden state for a GRU or RNN) is the feature
+vector. On 10 stratified folds, dlf.experiments._probe scores the L1 read-out on all units, the best single unit
+(picked inside each training fold), and a bag-of-words logistic regression on the same folds: the floor to beat.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
+
+from dlf.config import require
+from dlf.data.sentiment import REVIEWS, find_files, load_polarity, load_reviews
+from dlf.errors import DataError, DlfError
+from dlf.experiments import _probe, _sentiment_plots, char_rnn
+from dlf.experiments._char_units import unit_page
+from dlf.models.charrnn import CharRNN
+from dlf.runtime import pick_device
+
+PREFIX, SUFFIX = "\n", " "  # an MR sentence is read as a line of a review: "\n" + sentence + " "
+REVIEW_ORDER_SEED = 0  # the reviews are joined in one fixed shuffled order, whatever --seed is
+
+
+@dataclass
+class Config(char_rnn.Config):
+    reviews: str | None = None
+    """JSON-lines file of reviews to learn from, with rt-polarity.pos/.neg beside it (default: sentiment/ in the
+    data folder)."""
+    folds: int = 10
+    """Folds of the stratified cross-validation on the MR sentences (the same folds for every read-out)."""
+    l1_C: float = 0.0
+    """Inverse strength C of the L1 penalty on the standardised states (0: pick C from 2^-6, 2^-4, 2^-2, 1 by an
+    inner 3-fold CV inside each training fold)."""
+    max_sentences: int = 0
+    """Read out only the first N/2 positive and N/2 negative MR sentences (0: all 10,662)."""
+    from_run: str | None = None
+    """Reuse the trained model of this char-rnn or sentiment-unit run folder instead of training one."""
+    jobs: int = 0
+    """Threads fitting the read-out folds in parallel (0: one per CPU core, at most one per fold)."""
+    text: str | None = None
+    """Not used here: sentiment-unit learns from --reviews."""
+    cell: Literal["lstm", "gru", "rnn"] = "lstm"
+    """Recurrent cell: lstm (its cell states c_t are read, as Radford et al. do), gru or rnn (tanh)."""
+    hidden: int = 1024
+    """Units in each recurrent layer (Radford et al.: 4,096)."""
+    seq_len: int = 256
+    """Characters per training chunk: gradients flow back this far (truncated BPTT); the state carries on."""
+    dropout: float = 0.2
+    """Dropout on the embedding, between layers and before the output layer."""
+    epochs: float = 10.0
+    """Passes over the training text (with --time-limit the clock may end the run first)."""
+    lr: float = 2e-3
+    """Peak learning rate."""
+    time_limit: float = 60.0
+    """Stop training after this many minutes if > 0; the LR schedule then runs on time, not steps."""
+    eval_every: int = 500
+    """Evaluate on the validation text every N steps (0: once per epoch)."""
+    analyze_chars: int = 0
+    """Validation characters read to find units that track simple properties, as char-rnn does (0: skip)."""
+    pool: Literal["final", "mean"] = "final"
+    """Features of a sentence: the state after its last character (final, as Radford et al.) or the mean over
+    its characters (mean: shows what the states hold even where the network does not carry it to the end)."""
+
+    def validate(self) -> None:
+        super().validate()
+        require(self.text is None, "text", "does not apply to sentiment-unit; give the reviews with --reviews",
+                self.text)
+        require(self.folds >= 2, "folds", "must be >= 2", self.folds)
+        require(self.l1_C >= 0, "l1_C", "must be >= 0 (0: chosen by inner cross-validation)", self.l1_C)
+        require(self.max_sentences == 0 or self.max_sentences >= 2 * self.folds, "max_sentences",
+                f"must be 0 (all) or at least 2 x --folds = {2 * self.folds}", self.max_sentences)
+        require(self.jobs >= 0, "jobs", "must be >= 0", self.jobs)
+
+
+# text -------------------------------------------------------------------------------------------------------
+def training_text(reviews: list[str]) -> tuple[str, np.ndarray]:
+    """The reviews in one fixed shuffled order, joined by "\\n"; and that order (review indices)."""
+    order = np.random.default_rng(REVIEW_ORDER_SEED).permutation(len(reviews))
+    return "\n".join(reviews[i] for i in order), order
+
+
+def encode_known(vocab: char_rnn.Vocab, text: str) -> tuple[torch.Tensor, int]:
+    """Ids of `text`, a character the model never saw read as a space (or its first character); and how many."""
+    unknown = set(vocab.missing(text))
+    if not unknown:
+        return vocab.encode(text), 0
+    fallback = " " if " " in vocab.chars else vocab.chars[0]
+    return vocab.encode("".join(fallback if c in unknown else c for c in text)), sum(c in unknown for c in text)
+
+
+@torch.no_grad()
+def final_states(model: CharRNN, seqs: list[torch.Tensor], device, batch_size: int = 512) -> np.ndarray:
+    """The last layer's state after the last character of each sequence: (N, hidden) float32; LSTM: c_T.
+
+    Batches of sequences, sorted by length, go through the recurrent layers as packed sequences, so each one
+    stops at its own last character and the fused kernel returns the state there (c_n for an LSTM, h_n else).
+    """
+    model = model.to(device).eval()
+    out = torch.empty(len(seqs), model.hidden)
+    for idx, x, lengths in _batches(seqs, batch_size):
+        packed = pack_padded_sequence(model.embed(x.to(device)), lengths, batch_first=True, enforce_sorted=False)
+        _, state = model.rnn(packed)  # (layers, B, H) each
+        out[idx] = (state[1] if model.cell == "lstm" else state)[-1].float().cpu()
+    return out.numpy()
+
+
+@torch.no_grad()
+def mean_states(model: CharRNN, seqs: list[torch.Tensor], device, batch_size: int = 512) -> np.ndarray:
+    """The last layer's state averaged over every character of each sequence (padding left out): (N, hidden)."""
+    model = model.to(device).eval()
+    out = torch.empty(len(seqs), model.hidden)
+    for idx, x, lengths in _batches(seqs, batch_size):
+        states = model.hidden_states(x.to(device)).float().cpu()  # (B, T, H)
+        mask = (torch.arange(x.shape[1])[None] < lengths[:, None]).float()  # (B, T): 1 up to each true end
+        out[idx] = (states * mask[..., None]).sum(1) / lengths[:, None]
+    return out.numpy()
+
+
+def _batches(seqs: list[torch.Tensor], batch_size: int):
+    """(indices, ids (B, T) padded with 0 after each end, lengths (B,)) over the sequences sorted by length."""
+    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        yield idx, pad_sequence([seqs[i] for i in idx], batch_first=True), torch.tensor([len(seqs[i]) for i in idx])
+
+
+# the model --------------------------------------------------------------------------------------------------
+def load_trained(path: str) -> tuple[CharRNN, char_rnn.Vocab, dict]:
+    """The model, vocabulary and validation bits per character of an earlier char-rnn or sentiment-unit run."""
+    from dlf.runner import load_run_config
+    from dlf.sampling import run_experiment
+
+    folder = Path(path).expanduser()
+    name = run_experiment(folder)
+    if name not in ("char-rnn", "sentiment-unit"):
+        raise DlfError(f"--from-run {folder} is a '{name}' run; give the folder of a char-rnn or sentiment-unit run")
+    model, vocab = char_rnn.load_model(folder, load_run_config(name, folder))
+    summary_path = folder / "summary.json"
+    summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
+    return model, vocab, {"val_bpc": summary.get("val_bpc", summary.get("val_bits_per_char")),
+                          "train_bpc": summary.get("train_bpc", summary.get("train_bits_per_char")),
+                          "steps": summary.get("steps"), "parameters": sum(p.numel() for p in model.parameters())}
+
+
+def cpu_jobs(cfg: Config) -> int:
+    """--jobs, or one thread per CPU core this process may use, at most one per fold."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cfg.jobs or max(1, min(cfg.folds, cores))
+
+
+# the experiment ---------------------------------------------------------------------------------------------
+def run(cfg: Config, run) -> dict:
+    folder = find_files(cfg.reviews, run.data_dir)
+    reviews, review_labels = load_reviews(folder / REVIEWS)
+    sentences, labels = load_polarity(folder, cfg.max_sentences)
+    if min(labels.sum(), len(labels) - labels.sum()) < cfg.folds:
+        raise DataError(f"{folder}: {labels.sum()} positive and {len(labels) - labels.sum()} negative MR "
+                        f"sentences, too few for --folds {cfg.folds}; give more sentences or fewer folds")
+    text, order = training_text(reviews)
+    if cfg.from_run:
+        model, vocab, trained = load_trained(cfg.from_run)
+    else:
+        model, vocab, trained = char_rnn.train_model(cfg, run, text)
+        char_rnn.plot_curves(run)
+    device = pick_device(cfg.device)
+
+    start = time.perf_counter()
+    encoded = [encode_known(vocab, PREFIX + s + SUFFIX) for s in sentences]
+    features = (final_states if cfg.pool == "final" else mean_states)(model, [ids for ids, _ in encoded], device)
+    run.timing["features_s"] = round(time.perf_counter() - start, 3)
+    start = time.perf_counter()
+    readout = _probe.cross_validate(features, labels, sentences, cfg.folds, cfg.seed, cfg.l1_C, cpu_jobs(cfg),
+                                    run.quiet)
+    run.timing["readout_s"] = round(time.perf_counter() - start, 3)
+
+    summary = {
+        "sentences": len(sentences), "sentences_positive": int(labels.sum()),
+        "review_chars": len(text), "vocab_size": len(vocab), "mr_unknown_chars": sum(n for _, n in encoded),
+        "hidden": model.hidden, "cell": model.cell, "parameters": trained.get("parameters"),
+        "steps": trained.get("steps"), "val_bits_per_char": trained.get("val_bpc"),
+        "train_bits_per_char": trained.get("train_bpc"), "folds": cfg.folds, "pool": cfg.pool, **readout,
+    }
+    _, val_text = char_rnn.split(text)
+    held_out = held_out_reviews(reviews, review_labels, order, len(text) - len(val_text))
+    make_plots(run, model, vocab, device, features, labels, sentences, held_out, summary)
+    if cfg.analyze_chars:  # char-rnn's search for units that track quotes, line position, ... (on the CPU)
+        from dlf.experiments import _char_units
+
+        summary.update(_char_units.analyze(model.cpu(), vocab, val_text[:cfg.analyze_chars], run))
+    return summary
+
+
+def held_out_reviews(reviews: list[str], labels: list[str], order: np.ndarray, cut: int) -> list[tuple[str, str]]:
+    """(text, label) of the reviews wholly inside the validation part of the training text (never trained on)."""
+    starts = np.cumsum([0] + [len(reviews[i]) + 1 for i in order[:-1]])  # +1: the "\n" joining them
+    return [(reviews[i], labels[i]) for i, s in zip(order, starts) if s >= cut]
+
+
+# plots ------------------------------------------------------------------------------------------------------
+@torch.no_grad()
+def unit_trace(model: CharRNN, vocab: char_rnn.Vocab, device, text: str, unit: int) -> np.ndarray:
+    """The unit's value after each character of `text` (read after PREFIX, from a zero state): (len(text),)."""
+    ids, _ = encode_known(vocab, PREFIX + text)
+    return model.hidden_states(ids[None].to(device))[0, len(PREFIX):, unit].float().cpu().numpy()
+
+
+def make_plots(run, model, vocab, device, features, labels, sentences, held_out, summary, shown: int = 4) -> None:
+    """Histogram of the best unit by label, the unit over a few MR sentences and over held-out reviews."""
+    unit, sign = summary["best_unit"], summary["best_unit_sign"] or 1.0
+    name = f"unit {unit}" if sign > 0 else f"-(unit {unit})"
+    final = features[:, unit] * sign  # (N,): oriented so that up means positive
+    threshold = float(final[labels == 1].mean() + final[labels == 0].mean()) / 2
+    chosen = f"chosen in {summary['best_unit_folds']}/{summary['folds']} folds"
+    title = f"{name} on MR: {summary['mr_cv_acc_best_unit']:.1%} CV accuracy alone ({chosen})"
+    _sentiment_plots.histogram(run, final, labels, threshold, name, title)
+
+    def pick(wanted: int) -> list[int]:  # the first few sentences of one label, of middling length if there are
+        ok = [i for i in range(len(sentences)) if labels[i] == wanted and 50 <= len(sentences[i]) <= 140]
+        return (ok or [i for i in range(len(sentences)) if labels[i] == wanted])[:shown]
+
+    items = [("+" if labels[i] else "-", sentences[i], sign * unit_trace(model, vocab, device, sentences[i], unit))
+             for i in pick(1) + pick(0)]
+    _sentiment_plots.text_heatmap(run, items, threshold, f"{name} after each character of MR sentences "
+                                                         f"(green: positive side, red: negative side)")
+    reviews = [r for r in held_out if r[1] == "pos"][:2] + [r for r in held_out if r[1] == "neg"][:2]
+    if reviews:
+        items = [(label, text, sign * unit_trace(model, vocab, device, text, unit)) for text, label in reviews]
+        _sentiment_plots.traces(run, items, threshold, name, f"{name} along held-out reviews")
+        if run.enabled:
+            page = "".join(PREFIX + text for _, text, _ in items)
+            values = np.concatenate([np.r_[threshold, v] for _, _, v in items]) - threshold
+            (run.path / "unit_reviews.html").write_text(
+                unit_page(page, values, f"{name} along held-out reviews (minus the midpoint {threshold:+.3f})"),
+                encoding="utf-8")
+
+
+def sample(run_dir: Path, cfg: Config, opts) -> str:
+    """`dlf sample RUN_DIR`: review text from the model, as for char-rnn."""
+    return char_rnn.sample(run_dir, cfg, opts)

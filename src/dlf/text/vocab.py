@@ -1,0 +1,142 @@
+"""The vocabulary of a word2vec corpus, and the two word distributions the training draws from.
+
+A corpus is a text file of words separated by whitespace (text8: one line of lowercase words). One pass over it
+counts every word and writes the corpus as integer ids. Words seen fewer than `min_count` times are dropped (the
+window then closes over the gap, as in the C code and gensim); the rest are ordered by descending count, so word 0 is
+the most frequent and "the 30,000 most frequent words" is the prefix `vectors[:30000]`.
+
+Two distributions come from the counts c(w) (Mikolov et al. 2013, "Distributed Representations of Words and
+Phrases and their Compositionality", sections 2.2 and 2.3):
+
+- the noise distribution of negative sampling, P_n(w) = c(w)^0.75 / sum_v c(v)^0.75 (`noise_distribution`),
+  drawn through a cumulative table (`noise_cum_table`);
+- subsampling of frequent words: each occurrence of w is kept with probability
+  keep(w) = min(1, (sqrt(f(w) / t) + 1) * t / f(w)), with f(w) = c(w) / N, N the number of corpus words in the
+  vocabulary and t = `sample` (`keep_probabilities`).
+  This is the formula of the released C code and of gensim; the paper writes the discard probability
+  1 - sqrt(t / f(w)), which keeps fewer words.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dlf.data.text import check_text_bytes
+from dlf.errors import DataError
+
+NOISE_POWER = 0.75
+NOISE_DOMAIN = 2**31 - 1  # the noise table's integer range, as in gensim: draws are integers below this
+
+
+@dataclass
+class Vocab:
+    """Words ordered by descending count; `index[word]` is the word's id, the row of its vector."""
+
+    words: list[str]
+    counts: np.ndarray  # (V,) int64, descending
+    corpus_words: int  # words in the corpus, the rare ones included
+
+    def __post_init__(self):
+        self.index = {w: i for i, w in enumerate(self.words)}
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    @property
+    def train_words(self) -> int:
+        """Corpus words that are in the vocabulary: the words one epoch trains on (before subsampling)."""
+        return int(self.counts.sum())
+
+
+def read_corpus(path: str | os.PathLike, min_count: int, max_words: int = 0,
+                option: str = "--corpus") -> tuple[Vocab, np.ndarray]:
+    """Count the words of the corpus at `path` (its first `max_words` words if > 0) and encode it.
+
+    Returns the vocabulary of the words seen at least `min_count` times and the corpus as an int32 array of their
+    ids, rare words left out. Errors (missing, empty, binary, non-UTF-8 file, no word frequent enough) are one line.
+    """
+    first_seen: dict[str, int] = {}  # word -> id in order of first occurrence
+    pieces = []  # the corpus as int32 arrays of first-occurrence ids, one per block read
+    for words in word_blocks(Path(path), max_words, option):
+        pieces.append(np.array([first_seen.setdefault(w, len(first_seen)) for w in words], dtype=np.int32))
+    if not first_seen:
+        raise DataError(f"{option} {path}: the file holds no words; give a text file of space-separated words")
+    counts = sum(np.bincount(p, minlength=len(first_seen)) for p in pieces)
+    # Descending count; among equal counts the later first occurrence comes first, as gensim orders them, so that
+    # "the 30,000 most frequent words" is the same set in dlf and in gensim.
+    order = np.lexsort((-np.arange(len(counts)), -counts))
+    order = order[counts[order] >= min_count]
+    if len(order) == 0:
+        raise DataError(f"{option} {path}: no word occurs {min_count} times or more; lower --min-count "
+                        f"or give a larger corpus")
+    new_id = np.full(len(counts), -1, dtype=np.int32)  # first-occurrence id -> vocabulary id (-1: too rare)
+    new_id[order] = np.arange(len(order), dtype=np.int32)
+    words = list(first_seen)
+    vocab = Vocab([words[i] for i in order], counts[order].astype(np.int64), corpus_words=int(counts.sum()))
+    ids, n = np.empty(vocab.train_words, np.int32), 0  # filled piece by piece, to spare memory on a large corpus
+    for p in pieces:
+        kept = new_id[p]
+        kept = kept[kept >= 0]
+        ids[n:n + len(kept)] = kept
+        n += len(kept)
+    return vocab, ids
+
+
+def word_blocks(path: Path, max_words: int, option: str, block_bytes: int = 1 << 20):
+    """Lists of words, read 1 MB at a time (a whole 10M-word corpus as one list of str would take GBs)."""
+    if not path.is_file():
+        raise DataError(f"{option} {path}: no such file; give the path of a text file of space-separated words")
+    opener = gzip.open if path.suffix == ".gz" else open
+    seen, offset, rest = 0, 0, b""
+    with opener(path, "rb") as fh:
+        head = fh.read(block_bytes)
+        check_text_bytes(head, path, option)
+        block = head
+        while block:
+            data = rest + block
+            block = fh.read(block_bytes)
+            cut = len(data) if not block else max(data.rfind(b" "), data.rfind(b"\n"), data.rfind(b"\t")) + 1
+            data, rest = data[:cut], data[cut:]  # whitespace is ASCII: a cut there never splits a UTF-8 character
+            if b"\x00" in data:
+                raise DataError(f"{option} {path}: looks like a binary file (it holds NUL bytes); give a text file")
+            try:
+                words = data.decode("utf-8").split()
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{option} {path}: not UTF-8 text (bad byte at offset {offset + exc.start}); "
+                                f"convert it with 'iconv -t UTF-8' or give another file") from None
+            offset += len(data)
+            if max_words and seen + len(words) >= max_words:
+                yield words[:max_words - seen]
+                return
+            seen += len(words)
+            yield words
+
+
+def noise_distribution(counts: np.ndarray, power: float = NOISE_POWER) -> np.ndarray:
+    """P_n(w) = c(w)^power / sum_v c(v)^power, the distribution negative samples are drawn from (float64, (V,))."""
+    weights = np.asarray(counts, dtype=np.float64) ** power
+    return weights / weights.sum()
+
+
+def noise_cum_table(counts: np.ndarray, power: float = NOISE_POWER) -> np.ndarray:
+    """The cumulative noise distribution scaled to integers below NOISE_DOMAIN (int64, (V,), last = NOISE_DOMAIN).
+
+    A draw takes a uniform integer x in [0, NOISE_DOMAIN) and returns the first w with table[w] > x, so word w is
+    drawn with probability (table[w] - table[w-1]) / NOISE_DOMAIN = P_n(w) up to rounding (gensim's scheme; the
+    C code fills a table of 10^8 word ids instead, which takes 400 MB).
+    """
+    return np.round(np.cumsum(noise_distribution(counts, power)) * NOISE_DOMAIN).astype(np.int64)
+
+
+def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
+    """keep(w) = min(1, (sqrt(f / t) + 1) * t / f) with f = c(w) / N and t = sample; all ones if sample is 0."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if sample <= 0:
+        return np.ones_like(counts)
+    f = counts / counts.sum()
+    return np.minimum(1.0, (np.sqrt(f / sample) + 1) * sample / f)
