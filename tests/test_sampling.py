@@ -35,7 +35,7 @@ def test_vae_samples_are_a_png_grid_and_repeat_for_a_seed(vae_run, tmp_path, cap
 @pytest.mark.parametrize("args, fragment", [
     (["--n", "0"], "--n must be >= 1"),
     (["--temperature", "0"], "--temperature must be > 0"),
-    (["--prime", "ROMEO:"], "--prime applies to char-rnn runs"),
+    (["--prime", "ROMEO:"], "--prime applies to text models"),
     (["--out", "grid.jpg"], "--out must name a .png file"),
     (["--out", "/no/such/folder/grid.png"], "does not exist"),
 ])
@@ -63,7 +63,7 @@ def test_a_run_without_checkpoint_names_the_fix(vae_run, tmp_path, capsys):
     assert "holds no checkpoint" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["char-rnn", "pixelcnn", "vae", "gan"])
+@pytest.mark.parametrize("name", ["char-rnn", "sentiment-unit", "pixelcnn", "vae", "gan"])
 def test_every_sampleable_experiment_defines_sample(name):
     from dlf import registry
     from dlf.sampling import SAMPLEABLE

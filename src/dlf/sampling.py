@@ -2,7 +2,8 @@
 
 An experiment that can be sampled defines `sample(run_dir: Path, cfg, opts: SampleOptions) -> str` in its module:
 it loads its weights with `load_weights`, writes what it drew (text, or a PNG grid through `save_image_grid`)
-and returns a short message for the terminal. The same seed gives the same samples.
+and returns a short message for the terminal. The same seed gives the same samples. A text model also sets
+`SAMPLES = "text"`, which allows the options --prime, --length, --temperature and --top-k.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dlf.errors import ConfigError, DlfError
 from dlf.train import checkpoint
 
 TEXT_ONLY = ("prime", "length", "temperature", "top_k")
-SAMPLEABLE = ("char-rnn", "pixelcnn", "vae", "gan")  # the experiments whose module defines `sample`
+SAMPLEABLE = ("char-rnn", "sentiment-unit", "pixelcnn", "vae", "gan")  # the modules that define `sample`
 
 
 @dataclass
@@ -73,10 +74,10 @@ def sample(run_dir: str | os.PathLike, opts: SampleOptions) -> str:
     if fn is None:
         kinds = ", ".join(SAMPLEABLE[:-1]) + " or " + SAMPLEABLE[-1]
         raise DlfError(f"{run_dir} is a '{name}' run, which draws no samples; sample a {kinds} run")
-    if name not in ("char-rnn", "sentiment-unit"):
+    if getattr(module, "SAMPLES", "images") != "text":
         given = [o for o in TEXT_ONLY if getattr(opts, o) is not None]
         if given:
-            raise ConfigError(f"--{given[0].replace('_', '-')} applies to char-rnn runs; '{name}' draws images")
+            raise ConfigError(f"--{given[0].replace('_', '-')} applies to text models; '{name}' draws images")
     cfg = load_run_config(name, Path(run_dir))
     return fn(Path(run_dir), cfg, opts)
 

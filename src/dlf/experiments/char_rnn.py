@@ -324,6 +324,9 @@ def load_model(run_dir: Path, cfg: Config) -> tuple[CharRNN, Vocab]:
     return task.model.eval(), vocab
 
 
+SAMPLES = "text"  # dlf sample takes --prime, --length, --temperature, --top-k
+
+
 def sample(run_dir: Path, cfg: Config, opts) -> str:
     """`dlf sample RUN_DIR --prime TEXT --length N --temperature T --top-k K --seed S`."""
     from dlf.sampling import output_path

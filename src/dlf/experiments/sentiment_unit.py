@@ -250,6 +250,9 @@ def make_plots(run, model, vocab, device, features, labels, sentences, held_out,
                 encoding="utf-8")
 
 
+SAMPLES = "text"  # dlf sample takes --prime, --length, --temperature, --top-k
+
+
 def sample(run_dir: Path, cfg: Config, opts) -> str:
     """`dlf sample RUN_DIR`: review text from the model, as for char-rnn."""
     return char_rnn.sample(run_dir, cfg, opts)

@@ -301,13 +301,17 @@ class Trainer:
         self.task.eval()
         n = len(data)
         share = torch.arange(n)[self.rank::self.world]
+        # A process whose share is empty (fewer items than processes) still scores one item, with weight 0,
+        # so that every process all-reduces the same metrics and none waits forever.
+        weight = 1.0 if len(share) else 0.0
+        share = share if len(share) else torch.arange(min(n, 1))
         sums: dict[str, torch.Tensor] = {}
         for start in range(0, len(share), batch_size):
             idx = share[start:start + batch_size]
             with self.autocast():
                 out = self.task.validation_step(to_device(data.get(idx), self.device))
             for k, v in out.items():
-                sums[k] = sums.get(k, 0) + v.double() * len(idx)
+                sums[k] = sums.get(k, 0) + v.double() * len(idx) * weight
         keys = sorted(sums)
         total = torch.stack([sums[k] for k in keys]).to(self.device) if keys else torch.zeros(0)
         total = distributed.all_reduce_sum(total).cpu()
