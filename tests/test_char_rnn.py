@@ -20,7 +20,8 @@ from dlf.experiments import _char_units as units
 from dlf.experiments import char_rnn
 from dlf.models.charrnn import CharRNN
 from dlf.runner import execute
-from dlf.train import Trainer, TrainingStopped, checkpoint
+from dlf.train import checkpoint
+from tests.helpers import execute_until_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -146,22 +147,12 @@ def test_tiny_run_learns_and_writes_its_files(trained):
     assert "index.html" in pages and f"line_position-unit{summary['unit_line_position']}.html" in pages
 
 
-def test_resume_after_a_stop_is_exact(text_file, tmp_path, monkeypatch):
+def test_resume_after_a_stop_is_exact(text_file, tmp_path):
     cfg = small(text_file, max_steps=20, ckpt_every=10, analyze_chars=0, dropout=0.1, layers=2, cell="lstm")
     execute("char-rnn", cfg, tmp_path / "full", quiet=True)
-    save = Trainer.save
-
-    def save_then_stop(self):  # as if killed right after the checkpoint at step 10
-        save(self)
-        if self.step == 10:
-            raise TrainingStopped("stopped for the test")
-
-    monkeypatch.setattr(Trainer, "save", save_then_stop)
-    with pytest.raises(TrainingStopped):
-        execute("char-rnn", cfg, tmp_path / "cut", quiet=True)
+    execute_until_checkpoint("char-rnn", cfg, tmp_path / "cut", step=10)
     state = load_file(str(checkpoint.latest(tmp_path / "cut" / "checkpoints") / "tensors.safetensors"))
     assert state["model.h"].abs().sum() > 0 and state["model.c"].abs().sum() > 0, "the carried state is saved"
-    monkeypatch.setattr(Trainer, "save", save)
     execute("char-rnn", resume=tmp_path / "cut", quiet=True)
     a, b = ({k: v for k, v in load_file(str(checkpoint.latest(tmp_path / n / "checkpoints") /
                                              "tensors.safetensors")).items() if k.startswith("model.")}

@@ -15,8 +15,8 @@ from dlf.experiments import _sample_metrics as M
 from dlf.experiments import gan as exp
 from dlf.models.gan import GAN, discriminator_loss, generator_loss
 from dlf.runner import execute
-from dlf.train import Trainer, TrainingStopped
 from tests.fixtures import make_mnist_fixture
+from tests.helpers import execute_until_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -174,23 +174,13 @@ def test_tiny_fc_run_writes_everything(finished):
     assert abs(rows[0]["train_d_loss"] - 2 * math.log(2)) < 0.3, "D starts out guessing"
 
 
-def test_resume_is_exact_with_both_optimizers(finished, data, tmp_path, monkeypatch):
+def test_resume_is_exact_with_both_optimizers(finished, data, tmp_path):
     run, _ = finished
-    save = Trainer.save
-
-    def save_then_stop(self):  # as if killed right after the checkpoint at step 16
-        save(self)
-        if self.step == 16:
-            raise TrainingStopped("stopped for the test")
-
-    monkeypatch.setattr(Trainer, "save", save_then_stop)
-    with pytest.raises(TrainingStopped):
-        execute("gan", small(), tmp_path / "cut", data_dir=data, quiet=True)
+    execute_until_checkpoint("gan", small(), tmp_path / "cut", step=16, data_dir=data)
     ckpt = tmp_path / "cut" / "checkpoints" / "step-00000016" / "tensors.safetensors"
     names = load_file(str(ckpt)).keys()
     assert any(k.startswith("optim.g.") for k in names) and any(k.startswith("optim.d.") for k in names)
     assert "model.fixed_z" in names and any(k.startswith("model.g_ema.") for k in names)
-    monkeypatch.setattr(Trainer, "save", save)
     execute("gan", resume=tmp_path / "cut", data_dir=data, quiet=True)
     full, cut = (load_file(str(p / "checkpoints" / "step-00000040" / "tensors.safetensors"))
                  for p in (run.path, tmp_path / "cut"))

@@ -14,8 +14,8 @@ from dlf.cli import main
 from dlf.experiments import pixelcnn as exp
 from dlf.models.pixelcnn import PIXELS, MaskedConv2d, PixelCNN, causal_mask
 from dlf.runner import execute
-from dlf.train import Trainer, TrainingStopped
 from tests.fixtures import make_mnist_fixture
+from tests.helpers import execute_until_checkpoint, without_speed
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -141,25 +141,15 @@ def test_tiny_pixelcnn_learns(finished):
     assert len(val) == 4 and val[-1] < val[0], "scored once per epoch on the first 20 test images"
 
 
-def test_exact_resume(data, finished, tmp_path, monkeypatch):
+def test_exact_resume(data, finished, tmp_path):
     run, _ = finished
-    save = Trainer.save
-
-    def save_then_stop(self):  # as if killed right after the checkpoint at step 20
-        save(self)
-        if self.step == 20:
-            raise TrainingStopped("stopped for the test")
-
-    monkeypatch.setattr(Trainer, "save", save_then_stop)
-    with pytest.raises(TrainingStopped):  # no figures drawn at the end: training and scores are what must match
-        execute("pixelcnn", small(samples=0, completions=0), tmp_path / "cut", data_dir=data, quiet=True)
+    # no figures drawn at the end: training and scores are what must match
+    execute_until_checkpoint("pixelcnn", small(samples=0, completions=0), tmp_path / "cut", step=20, data_dir=data)
     assert not (tmp_path / "cut" / "summary.json").exists()
-    monkeypatch.setattr(Trainer, "save", save)
     execute("pixelcnn", resume=tmp_path / "cut", data_dir=data, quiet=True)
     summaries = [json.loads((path / "summary.json").read_text()) for path in (run.path, tmp_path / "cut")]
     assert summaries[0] == summaries[1]
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "samples_per_s"} for r in rows]  # noqa: E731
-    assert strip(run.read_metrics()) == strip(type(run)(tmp_path / "cut").read_metrics())
+    assert without_speed(run.read_metrics()) == without_speed(type(run)(tmp_path / "cut").read_metrics())
 
 
 def test_dlf_sample_writes_a_png_and_repeats_for_a_seed(finished, tmp_path, capsys):

@@ -14,8 +14,8 @@ from dlf.data.mnist import binarize
 from dlf.experiments import vae as vae_exp
 from dlf.models.vae import VAE, gaussian_kl, log_bernoulli, log_normal
 from dlf.runner import execute
-from dlf.train import Trainer, TrainingStopped
 from tests.fixtures import make_mnist_fixture
+from tests.helpers import execute_until_checkpoint, without_speed
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ def small(**changes) -> vae_exp.Config:
     return vae_exp.Config(**{**base, **changes})
 
 
-def test_tiny_vae_learns_and_resumes_exactly(data, tmp_path, monkeypatch):
+def test_tiny_vae_learns_and_resumes_exactly(data, tmp_path):
     run, summary = execute("vae", small(), tmp_path / "full", data_dir=data, quiet=True)
     losses = [r["train_loss"] for r in run.read_metrics() if "train_loss" in r]
     # the decoder starts at the mean image, so what is left to learn is where each bar lies (the fixture's noise stays)
@@ -121,24 +121,13 @@ def test_tiny_vae_learns_and_resumes_exactly(data, tmp_path, monkeypatch):
     plots = {p.name for p in run.path.glob("*.png")}
     assert plots == {"curves.png", "reconstructions.png", "interpolations.png", "samples.png", "manifold.png"}
 
-    save = Trainer.save
-
-    def save_then_stop(self):  # as if killed right after the checkpoint at step 8
-        save(self)
-        if self.step == 8:
-            raise TrainingStopped("stopped for the test")
-
-    monkeypatch.setattr(Trainer, "save", save_then_stop)
-    with pytest.raises(TrainingStopped):
-        execute("vae", small(), tmp_path / "cut", data_dir=data, quiet=True)
+    execute_until_checkpoint("vae", small(), tmp_path / "cut", step=8, data_dir=data)
     assert not (tmp_path / "cut" / "summary.json").exists()
     assert sorted(p.name for p in (tmp_path / "cut" / "checkpoints").iterdir()) == ["step-00000008"]
-    monkeypatch.setattr(Trainer, "save", save)
     execute("vae", resume=tmp_path / "cut", data_dir=data, quiet=True)
     summaries = [json.loads((tmp_path / name / "summary.json").read_text()) for name in ("full", "cut")]
     assert summaries[0] == summaries[1]
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "samples_per_s"} for r in rows]  # noqa: E731
-    assert strip(run.read_metrics()) == strip(type(run)(tmp_path / "cut").read_metrics())
+    assert without_speed(run.read_metrics()) == without_speed(type(run)(tmp_path / "cut").read_metrics())
 
 
 @pytest.mark.parametrize("option, value, fragment", [

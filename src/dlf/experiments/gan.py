@@ -384,7 +384,9 @@ def plot_digits(run, share: torch.Tensor, test_share: torch.Tensor) -> None:
     ax.set_xlabel("digit, as the CNN reads it")
     ax.set_ylabel("share")
     ax.set_title("mode coverage: which digits the generator draws")
-    ax.legend()
+    ax.axhline(0.1, color="grey", lw=0.8, ls="--")  # a uniform share
+    ax.set_ylim(0, 1.35 * float(max(share.max(), test_share.max())))  # room above the bars for the legend
+    ax.legend(loc="upper center", ncols=2)
     run.save_figure(fig, "digits")
 
 
