@@ -21,7 +21,28 @@ def figure(ncols: int = 1, nrows: int = 1, size: tuple[float, float] = (5.0, 3.6
     return fig, axes
 
 
-__all__ = ["plt", "figure", "plot_train_val", "save_gif"]
+__all__ = ["plt", "figure", "plot_train_val", "save_gif", "show_images"]
+
+
+def show_images(ax, images, cols: int) -> None:
+    """Square images (N, H*W) or (N, H, W) with values in [0, 1], row-major as one mosaic on `ax`: each in a
+    1-pixel grey frame, ink dark, the last row left blank where it is short."""
+    import math
+
+    import torch
+
+    images = images.detach().float().cpu()
+    if images.dim() == 2:
+        side = math.isqrt(images.shape[1])
+        images = images.view(-1, side, side)
+    n, h, w = images.shape
+    rows = math.ceil(n / cols)
+    tiles = torch.zeros(rows * cols, h + 2, w + 2)
+    tiles[:n] = 0.25
+    tiles[:n, 1:-1, 1:-1] = images
+    mosaic = tiles.view(rows, cols, h + 2, w + 2).permute(0, 2, 1, 3).reshape(rows * (h + 2), cols * (w + 2))
+    ax.imshow(mosaic.numpy(), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.axis("off")
 
 
 def plot_train_val(run, keys: tuple[tuple[str, str], ...], log_scale: tuple[str, ...] = (), name: str = "curves"):

@@ -107,23 +107,13 @@ def output_path(run_dir: Path, out: str | None, default: str, suffix: str) -> Pa
 
 def save_image_grid(images: torch.Tensor, path: Path, title: str | None = None, cols: int = 0) -> Path:
     """Images (N, H, W) or (N, H*W) of MNIST size, values in [0, 1], as one PNG mosaic (written atomically)."""
-    from dlf.plotting import figure, plt
+    from dlf.plotting import figure, plt, show_images
 
-    images = images.detach().float().cpu()
-    if images.dim() == 2:
-        side = math.isqrt(images.shape[1])
-        images = images.view(-1, side, side)
-    n, h, w = images.shape
-    cols = cols or math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    canvas = torch.zeros(rows * (h + 2), cols * (w + 2))
-    for i in range(n):
-        r, c = divmod(i, cols)
-        canvas[r * (h + 2) + 1:r * (h + 2) + 1 + h, c * (w + 2) + 1:c * (w + 2) + 1 + w] = images[i]
+    cols = cols or math.ceil(math.sqrt(len(images)))
+    rows = math.ceil(len(images) / cols)
     fig, axes = figure(size=(0.45 * cols + 0.5, 0.45 * rows + (0.8 if title else 0.5)))
     ax = axes[0][0]
-    ax.imshow(canvas.numpy(), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
-    ax.axis("off")
+    show_images(ax, images, cols)
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()

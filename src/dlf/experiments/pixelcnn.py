@@ -21,7 +21,7 @@ import torch
 from dlf.config import require
 from dlf.data.mnist import TEST_BINARIZATION_SEED, binarize, load_mnist
 from dlf.models.pixelcnn import PIXELS, SIDE, PixelCNN
-from dlf.plotting import figure, plot_train_val
+from dlf.plotting import figure, plot_train_val, show_images
 from dlf.train import Task, TensorSource, TrainConfig, Trainer
 
 
@@ -139,21 +139,10 @@ def complete(model: PixelCNN, x: torch.Tensor, k: int, generator: torch.Generato
     return out.view(k, len(x), PIXELS)
 
 
-def _mosaic(ax, images: torch.Tensor, rows: int, cols: int) -> None:
-    """Images (rows * cols, 784) in [0, 1], row-major, as one picture with a 1-pixel grey frame per image."""
-    tiles = torch.full((rows, cols, SIDE + 2, SIDE + 2), 0.25)
-    tiles[:, :, 1:-1, 1:-1] = images.float().view(rows, cols, SIDE, SIDE)
-    ax.imshow(tiles.permute(0, 2, 1, 3).reshape(rows * (SIDE + 2), cols * (SIDE + 2)).numpy(),
-              cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
-    ax.axis("off")
-
-
 def plot_grid(run, images: torch.Tensor, title: str, cols: int = 8) -> None:
     rows = math.ceil(len(images) / cols)
-    padded = torch.zeros(rows * cols, PIXELS)
-    padded[:len(images)] = images
     fig, axes = figure(size=(0.75 * cols, 0.75 * rows + 0.4))
-    _mosaic(axes[0][0], padded, rows, cols)
+    show_images(axes[0][0], images, cols)
     axes[0][0].set_title(title)
     run.save_figure(fig, "samples")
 
@@ -164,7 +153,7 @@ def plot_completions(run, model: PixelCNN, x: torch.Tensor, generator: torch.Gen
     half = x * top_half_mask()  # (N, 784)
     rows = torch.cat([x[None], half[None], drawn])  # (2 + k, N, 784)
     fig, axes = figure(size=(0.75 * len(x) + 0.3, 0.75 * len(rows) + 0.5))
-    _mosaic(axes[0][0], rows.reshape(-1, PIXELS), len(rows), len(x))
+    show_images(axes[0][0], rows.reshape(-1, PIXELS), len(x))
     axes[0][0].set_title(f"test digit, its top half, {k} completions")
     run.save_figure(fig, "completions")
 

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from dlf.config import require
 from dlf.data.mnist import TEST_BINARIZATION_SEED, binarize, load_mnist
 from dlf.models.vae import VAE
-from dlf.plotting import figure, plot_train_val
+from dlf.plotting import figure, plot_train_val, show_images
 from dlf.train import Task, TensorSource, TrainConfig, Trainer
 
 
@@ -129,16 +129,9 @@ def plot_curves_elbo(run) -> None:
     plot_train_val(run, (("loss", "-ELBO (nats)"), ("kl", "KL(q(z|x) || p(z)) (nats)")))
 
 
-def _tiles(ax, images: torch.Tensor, rows: int, cols: int) -> None:
-    """Images (rows * cols, 784) in [0, 1] as one mosaic on `ax`."""
-    mosaic = images.view(rows, cols, 28, 28).permute(0, 2, 1, 3).reshape(rows * 28, cols * 28)
-    ax.imshow(mosaic.cpu().numpy(), cmap="gray_r", vmin=0, vmax=1)
-    ax.axis("off")
-
-
 def plot_grid(run, images: torch.Tensor, name: str, title: str, cols: int = 8) -> None:
     fig, axes = figure(size=(6, 6))
-    _tiles(axes[0][0], images, len(images) // cols, cols)
+    show_images(axes[0][0], images, cols)
     axes[0][0].set_title(title)
     run.save_figure(fig, name)
 
@@ -148,7 +141,7 @@ def plot_reconstructions(run, model: VAE, x: torch.Tensor) -> None:
     mu, _ = model.encode(x)
     recon = torch.sigmoid(model.decode(mu))
     fig, axes = figure(size=(8, 1.8))
-    _tiles(axes[0][0], torch.cat([x, recon]).cpu(), 2, len(x))
+    show_images(axes[0][0], torch.cat([x, recon]), len(x))
     axes[0][0].set_title("test digits (top) and their reconstructions (bottom)")
     run.save_figure(fig, "reconstructions")
 
@@ -167,7 +160,7 @@ def plot_interpolations(run, model: VAE, test: torch.Tensor, labels: torch.Tenso
     t = torch.linspace(0, 1, steps, device=device)[None, :, None]  # (1, T, 1)
     z = (1 - t) * start[:, None] + t * end[:, None]  # (R, T, D)
     fig, axes = figure(size=(8, 0.9 * len(pairs)))
-    _tiles(axes[0][0], torch.sigmoid(model.decode(z)).reshape(-1, 784).cpu(), len(pairs), steps)
+    show_images(axes[0][0], torch.sigmoid(model.decode(z)).reshape(-1, 784), steps)
     axes[0][0].set_title("straight lines in latent space between two test digits")
     run.save_figure(fig, "interpolations")
 
@@ -178,7 +171,7 @@ def plot_manifold(run, model: VAE, device, n: int = 20) -> None:
     zy, zx = torch.meshgrid(q.flip(0), q, indexing="ij")
     z = torch.stack([zx, zy], -1).reshape(-1, 2).to(device)  # (n * n, 2)
     fig, axes = figure(size=(7, 7))
-    _tiles(axes[0][0], torch.sigmoid(model.decode(z)).cpu(), n, n)
+    show_images(axes[0][0], torch.sigmoid(model.decode(z)), n)
     axes[0][0].set_title("the decoded 2-D latent space")
     run.save_figure(fig, "manifold")
 
