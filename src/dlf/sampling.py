@@ -21,7 +21,6 @@ from dlf.errors import ConfigError, DlfError
 from dlf.train import checkpoint
 
 TEXT_ONLY = ("prime", "length", "temperature", "top_k")
-SAMPLEABLE = ("char-rnn", "sentiment-unit", "pixelcnn", "vae", "gan")  # the modules that define `sample`
 
 
 @dataclass
@@ -52,6 +51,11 @@ class SampleOptions:
             raise ConfigError(f"--top-k must be >= 0 (got {self.top_k}); 0 samples among all characters")
 
 
+def sampleable() -> list[str]:
+    """The experiments whose module defines `sample`, in `dlf list` order (imports every experiment module)."""
+    return [e.name for e in registry.EXPERIMENTS if callable(getattr(e.load(), "sample", None))]
+
+
 def run_experiment(run_dir: str | os.PathLike) -> str:
     """The experiment name recorded in RUN_DIR/config.json."""
     path = Path(run_dir) / "config.json"
@@ -72,7 +76,8 @@ def sample(run_dir: str | os.PathLike, opts: SampleOptions) -> str:
     module = registry.get(name).load()
     fn = getattr(module, "sample", None)
     if fn is None:
-        kinds = ", ".join(SAMPLEABLE[:-1]) + " or " + SAMPLEABLE[-1]
+        names = sampleable()
+        kinds = ", ".join(names[:-1]) + " or " + names[-1]
         raise DlfError(f"{run_dir} is a '{name}' run, which draws no samples; sample a {kinds} run")
     if getattr(module, "SAMPLES", "images") != "text":
         given = [o for o in TEXT_ONLY if getattr(opts, o) is not None]
