@@ -1,4 +1,4 @@
-"""The classification playground's maths: its data sets, features, network, loss and live training."""
+"""The playground's maths: its data sets, features, network, loss and live training."""
 
 import math
 
@@ -16,7 +16,7 @@ def data(name: str, n: int = 200, noise: float = 0.0, seed: int = 0):
     return pg.make_dataset(name, n, noise, torch.Generator().manual_seed(seed))
 
 
-@pytest.mark.parametrize("name", pg.DATASETS)
+@pytest.mark.parametrize("name", pg.CLASSIFICATION)
 def test_datasets_are_seeded_balanced_and_bounded(name):
     x, y = data(name, noise=0.1)
     assert x.shape == (200, 2) and y.shape == (200,) and x.dtype == D
@@ -36,6 +36,18 @@ def test_noise_free_labels_follow_the_rule_of_each_data_set():
     assert torch.equal(y, (x[:, 0] * x[:, 1] >= 0).to(D)) and float(x.abs().min()) >= 0.3
     x, y = data("gaussians", n=2000)
     torch.testing.assert_close(x[y == 1].mean(0), torch.tensor([2.0, 2.0], dtype=D), atol=0.1, rtol=0)
+
+
+def test_regression_data_sets_give_the_value_of_their_surface():
+    x, y = data("plane")
+    torch.testing.assert_close(y, ((x[:, 0] + x[:, 1]) / 10).clamp(-1, 1))
+    x, y = data("multi-gauss", n=2000)
+    assert float(y.min()) >= -1 and float(y.max()) <= 1 and float(y.std()) > 0.2
+    bump = torch.tensor([[-4.0, 2.5], [0.0, 2.5]], dtype=D)  # centres of an up and a down bump
+    v = pg.regression_label("multi-gauss", bump)
+    assert float(v[0]) > 0.8 and float(v[1]) < -0.8
+    x, y = data("plane", noise=0.2)
+    assert float((y - ((x[:, 0] + x[:, 1]) / 10).clamp(-1, 1)).abs().max()) > 0.05  # the points moved, not y
 
 
 def test_noise_moves_points_by_the_stated_spread():
@@ -162,3 +174,54 @@ def test_probability_is_a_sigmoid_of_the_logit():
     torch.testing.assert_close(prob, torch.sigmoid(pg.forward(p.params, p.phi(grid), "relu")))
     with pytest.raises(ConfigError, match="unknown activation"):
         playground("circle", ["x1"], (3,), activation="swish")
+
+
+def test_l1_and_mse_objective_match_torch_and_regression_learns_the_plane():
+    g = torch.Generator().manual_seed(4)
+    phi, y = torch.randn(20, 2, generator=g, dtype=D), torch.rand(20, generator=g, dtype=D) * 2 - 1
+    params = [p.requires_grad_() for p in pg.init_params((2, 3, 1), g)]
+    loss = pg.objective(params, phi, y, "linear", l2=0.0, l1=0.2, regression=True)
+    z = (phi @ params[0].T + params[1]) @ params[2].T + params[3]
+    ref = F.mse_loss(z.squeeze(1), y) + 0.2 * (params[0].abs().sum() + params[2].abs().sum())
+    torch.testing.assert_close(loss, ref)
+    x, yv = data("plane", n=200)
+    p = pg.Playground(pg.split(x, yv, 0.5), ["x1", "x2"], (3,), "linear", regression=True)
+    before = p.losses()[0]
+    p.train(30, 0.03, 0.0, 10)
+    assert p.losses()[0] < 0.01 * before and math.isnan(p.accuracy()[0])
+    torch.testing.assert_close(p.probability(x[:5]), pg.forward(p.params, p.phi(x[:5]), "linear"))
+
+
+def test_l1_zeroes_weights_that_l2_only_shrinks():
+    zeros = {}
+    for l1, l2 in ((0.0, 0.03), (0.03, 0.0)):
+        p = playground("gaussians", ["x1", "x2", "x1^2", "x2^2", "sin(x1)"], (4,), noise=0.1)
+        p.train(60, 0.1, l2, 10, l1=l1)
+        zeros[l1] = sum(int((w.abs() < 0.02).sum()) for w in p.params[0::2])
+    assert zeros[0.03] >= zeros[0.0] + 4
+
+
+def test_one_step_is_one_gradient_step_on_a_batch_and_weights_can_be_set():
+    p = playground("xor", ["x1", "x2"], (3,))
+    before = [t.clone() for t in p.params]
+    p.step(0.1, 0.0, 400)  # the whole training set: a full-batch gradient step
+    grads = p._grad(0.0)(before, p.phi_train, p.data.y_train)
+    for new, old, g in zip(p.params, before, grads):
+        torch.testing.assert_close(new, old - 0.1 * g)
+    assert p.steps == 1 and p.epochs == 0
+    p.set_weight(2, 0, 1, 1.5)
+    assert float(p.params[2][0, 1]) == 1.5
+    for bad in ((3, 0, 0, 1.0), (1, 3, 0, 1.0), (1, 0, 0, float("nan"))):
+        with pytest.raises(ConfigError):
+            p.set_weight(*bad)
+
+
+def test_neuron_outputs_are_every_layer_and_end_in_the_probability():
+    p = playground("circle", ["x1", "x2", "x1^2"], (4, 2))
+    grid = torch.tensor([[0.0, 0.0], [3.0, -1.0], [-2.0, 4.0]], dtype=D)
+    outs = p.neuron_outputs(grid)
+    assert [o.shape for o in outs] == [(3, 3), (3, 4), (3, 2), (3, 1)]
+    torch.testing.assert_close(outs[0], p.phi(grid))
+    torch.testing.assert_close(outs[1], torch.tanh(outs[0] @ p.params[0].T + p.params[1]))
+    torch.testing.assert_close(outs[-1].squeeze(1), p.probability(grid))
+    assert p.sizes == (3, 4, 2, 1)

@@ -1,22 +1,30 @@
-"""The classification playground: TensorFlow Playground's four data sets and a small network trained live.
+"""The playground: TensorFlow Playground's four classification and two regression data sets, a small network.
 
-Data. n points x = (x1, x2) in about [-6, 6]^2, each with a label y in {0, 1}:
+Data. n points x = (x1, x2) in about [-6, 6]^2, each with a label y in {0, 1} (classification):
 
     circle     y = 1 inside radius 2.5, y = 0 on the ring 3.5 < r < 5
     xor        y = 1 where x1 x2 >= 0 (points keep 0.3 away from the axes)
     spirals    two interleaved spirals r = 5 t, angle 1.75 * 2 pi t (+ pi for class 0), t in [0, 1)
     gaussians  two Gaussian blobs of spread 1 around (2, 2) (y = 1) and (-2, -2) (y = 0)
 
+or a value y in [-1, 1] (regression):
+
+    plane        y = (x1 + x2) / 10, clipped to [-1, 1]: a tilted plane
+    multi-gauss  y = the sum of six Gaussian bumps of spread 1.5 (three up, three down), clipped to [-1, 1]
+
 then each point moves by noise * 5 * N(0, I) (5: the radius of the data), so noise 0.5 is heavy.
 
 Features. The network sees phi(x), a choice among x1, x2, x1^2, x2^2, x1 x2, sin x1, sin x2, each standardised
 with the mean and standard deviation of the training points, so that one learning rate suits every feature.
 
-Network and loss. h_0 = phi(x),  h_l = act(W_l h_(l-1) + b_l) for each hidden layer,  z = w_out · h_L + b_out,
-p = sigmoid(z) = P(y = 1 | x). Training minimises the mean binary cross-entropy plus an L2 penalty on the weights
-(not the biases):
+Network and loss. h_0 = phi(x),  h_l = act(W_l h_(l-1) + b_l) for each hidden layer (act may be `linear`,
+the identity),  z = w_out · h_L + b_out. For classification p = sigmoid(z) = P(y = 1 | x), and training minimises
+the mean binary cross-entropy plus an L2 and an L1 penalty on the weights (not the biases):
 
-    L(theta) = 1/N sum_i [softplus(z_i) - y_i z_i]  +  lambda/2 sum_l ||W_l||^2
+    L(theta) = 1/N sum_i [softplus(z_i) - y_i z_i]  +  lambda2/2 sum_l ||W_l||^2  +  lambda1 sum_l |W_l|_1
+
+For regression the output z itself is the prediction and the data term is the mean squared error
+1/N sum_i (z_i - y_i)^2.
 
 by mini-batch gradient descent, the lecture's one routine (dlf.fundamentals.gradient_descent), with gradients
 from autograd. With no hidden layer the network is one neuron: logistic regression on the features.
@@ -33,12 +41,15 @@ import torch
 from dlf.errors import ConfigError
 from dlf.fundamentals import activations
 from dlf.fundamentals.gradient_descent import gradient_descent
-from dlf.fundamentals.losses import binary_cross_entropy
+from dlf.fundamentals.losses import binary_cross_entropy, mse
 
 Tensor = torch.Tensor
 D = torch.float64
 RADIUS = 5.0
-DATASETS = ("circle", "xor", "spirals", "gaussians")
+CLASSIFICATION = ("circle", "xor", "spirals", "gaussians")
+REGRESSION = ("plane", "multi-gauss")
+DATASETS = CLASSIFICATION + REGRESSION
+ACTIVATIONS = (*activations.NAMES, "linear")
 MAX_LAYERS = 6
 MAX_WIDTH = 16
 
@@ -87,11 +98,39 @@ def _gaussians(n: int, g: torch.Generator) -> tuple[Tensor, Tensor]:
     return centre + torch.randn(n, 2, generator=g, dtype=D), y
 
 
-_MAKERS = {"circle": _circle, "xor": _xor, "spirals": _spirals, "gaussians": _gaussians}
+def _plane(n: int, g: torch.Generator) -> tuple[Tensor, Tensor]:
+    x = _uniform(2 * n, -RADIUS, RADIUS, g).reshape(n, 2)  # (n, 2)
+    return x, ((x[:, 0] + x[:, 1]) / (2 * RADIUS)).clamp(-1, 1)
+
+
+# (centre x1, centre x2, sign) of the six bumps of multi-gauss, as in TensorFlow Playground
+BUMPS = ((-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5, 1), (4, -2.5, -1))
+
+
+def _multi_gauss(n: int, g: torch.Generator) -> tuple[Tensor, Tensor]:
+    x = _uniform(2 * n, -RADIUS, RADIUS, g).reshape(n, 2)  # (n, 2)
+    return x, regression_label("multi-gauss", x)
+
+
+def regression_label(name: str, x: Tensor) -> Tensor:
+    """The noise-free value of a regression data set at the points x: (N, 2) -> (N,) in [-1, 1]."""
+    if name == "plane":
+        return ((x[:, 0] + x[:, 1]) / (2 * RADIUS)).clamp(-1, 1)
+    y = torch.zeros(x.shape[0], dtype=x.dtype)
+    for cx, cy, sign in BUMPS:
+        y += sign * torch.exp(-((x[:, 0] - cx) ** 2 + (x[:, 1] - cy) ** 2) / (2 * 1.5**2))
+    return y.clamp(-1, 1)
+
+
+_MAKERS = {"circle": _circle, "xor": _xor, "spirals": _spirals, "gaussians": _gaussians, "plane": _plane,
+           "multi-gauss": _multi_gauss}
 
 
 def make_dataset(name: str, n: int, noise: float, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-    """n points of the data set `name`, moved by noise * RADIUS * N(0, I): x (n, 2) float64, y (n,) in {0, 1}."""
+    """n points of the data set `name`, moved by noise * RADIUS * N(0, I): x (n, 2) float64, y (n,).
+
+    y is in {0, 1} for a classification data set and in [-1, 1] for a regression one (its value before the move).
+    """
     if name not in _MAKERS:
         raise ConfigError(f"unknown data set '{name}'; choose one of {', '.join(DATASETS)}")
     if n < 4 or not 0 <= noise <= 1:
@@ -162,27 +201,56 @@ def init_params(sizes: Sequence[int], generator: torch.Generator) -> list[Tensor
     return params
 
 
-def forward(params: Sequence[Tensor], phi: Tensor, activation: str) -> Tensor:
-    """The logit z for each row of phi: (N, k) -> (N,)."""
-    act = activations.get(activation)
-    h = phi
+def activation_fn(name: str) -> Callable[[Tensor], Tensor]:
+    """dlf's activation called `name`, or the identity for 'linear'."""
+    if name == "linear":
+        return lambda z: z
+    if name not in activations.NAMES:
+        raise ConfigError(f"unknown activation '{name}'; choose one of {', '.join(ACTIVATIONS)}")
+    return activations.get(name)
+
+
+def layers(params: Sequence[Tensor], phi: Tensor, activation: str) -> list[Tensor]:
+    """Every layer's output for each row of phi: [phi (N, k), h_1 (N, h_1), ..., h_L, z (N, 1)]."""
+    act = activation_fn(activation)
+    outs = [phi]
     for i in range(0, len(params) - 2, 2):
-        h = act(h @ params[i].T + params[i + 1])  # (N, h_l)
-    return (h @ params[-2].T + params[-1]).squeeze(1)  # (N,)
+        outs.append(act(outs[-1] @ params[i].T + params[i + 1]))  # (N, h_l)
+    outs.append(outs[-1] @ params[-2].T + params[-1])  # (N, 1)
+    return outs
 
 
-def objective(params: Sequence[Tensor], phi: Tensor, y: Tensor, activation: str, l2: float) -> Tensor:
-    """Mean binary cross-entropy plus l2 / 2 times the summed squares of the weight matrices."""
-    penalty = sum((w * w).sum() for w in params[0::2])
-    return binary_cross_entropy(forward(params, phi, activation), y) + 0.5 * l2 * penalty
+def forward(params: Sequence[Tensor], phi: Tensor, activation: str) -> Tensor:
+    """The output z for each row of phi (a logit, or the predicted value in regression): (N, k) -> (N,)."""
+    return layers(params, phi, activation)[-1].squeeze(1)
+
+
+def data_loss(z: Tensor, y: Tensor, regression: bool) -> Tensor:
+    """Mean squared error (regression) or mean binary cross-entropy of the logits (classification)."""
+    return mse(z, y) if regression else binary_cross_entropy(z, y)
+
+
+def objective(params: Sequence[Tensor], phi: Tensor, y: Tensor, activation: str, l2: float, l1: float = 0.0,
+              regression: bool = False) -> Tensor:
+    """The data loss plus l2 / 2 times the summed squares and l1 times the summed |.| of the weight matrices."""
+    loss = data_loss(forward(params, phi, activation), y, regression)
+    if l2:
+        loss = loss + 0.5 * l2 * sum((w * w).sum() for w in params[0::2])
+    if l1:
+        loss = loss + l1 * sum(w.abs().sum() for w in params[0::2])
+    return loss
 
 
 class Playground:
-    """A data split, its features and a network; `train(epochs, ...)` continues where the last call stopped."""
+    """A data split, its features and a network; `train(epochs, ...)` and `step(...)` go on from where they stopped.
 
-    def __init__(self, data: Split, features: Sequence[str], hidden: Sequence[int], activation: str, seed: int = 0):
-        activations.get(activation)  # an unknown name fails here, not in the first step
-        self.data, self.activation = data, activation
+    regression=True fits the value y with the mean squared error instead of classifying.
+    """
+
+    def __init__(self, data: Split, features: Sequence[str], hidden: Sequence[int], activation: str, seed: int = 0,
+                 regression: bool = False):
+        activation_fn(activation)  # an unknown name fails here, not in the first step
+        self.data, self.activation, self.regression = data, activation, regression
         self.phi = Features(features, data.x_train)
         self.phi_train, self.phi_test = self.phi(data.x_train), self.phi(data.x_test)  # (n_train, k), (n_test, k)
         gen = torch.Generator().manual_seed(seed)
@@ -192,37 +260,76 @@ class Playground:
         self.epochs = 0
         self.diverged = False
 
-    def _grad(self, l2: float):
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """Layer widths (k features, h_1, ..., h_L, 1)."""
+        return (self.params[0].shape[1], *(w.shape[0] for w in self.params[0::2]))
+
+    def _loss_fn(self, l2: float, l1: float):
+        return lambda ps, x, y: objective(ps, x, y, self.activation, l2, l1, self.regression)
+
+    def _grad(self, l2: float, l1: float = 0.0):
+        loss_fn = self._loss_fn(l2, l1)
+
         def grad_fn(params: Sequence[Tensor], xb: Tensor, yb: Tensor) -> list[Tensor]:
             ps = [p.detach().requires_grad_() for p in params]
-            return list(torch.autograd.grad(objective(ps, xb, yb, self.activation, l2), ps))
+            return list(torch.autograd.grad(loss_fn(ps, xb, yb), ps))
 
         return grad_fn
 
-    def train(self, epochs: int, lr: float, l2: float, batch_size: int) -> None:
+    @staticmethod
+    def _check(l2: float, l1: float) -> None:
+        if l2 < 0 or l1 < 0:
+            raise ConfigError(f"the regularisation strengths must be >= 0 (got L2 {l2}, L1 {l1})")
+
+    def train(self, epochs: int, lr: float, l2: float, batch_size: int, l1: float = 0.0) -> None:
         """`epochs` passes of mini-batch gradient descent over the training points."""
-        if l2 < 0:
-            raise ConfigError(f"the L2 strength must be >= 0 (got {l2})")
+        self._check(l2, l1)
         n = self.phi_train.shape[0]
-        loss_fn = lambda ps, x, y: objective(ps, x, y, self.activation, l2)
         self.params, hist = gradient_descent(
-            self._grad(l2), loss_fn, self.params, self.phi_train, self.data.y_train,
+            self._grad(l2, l1), self._loss_fn(l2, l1), self.params, self.phi_train, self.data.y_train,
             batch_size=min(max(batch_size, 1), n), lr=lr, epochs=epochs, generator=self.generator, record_every=None,
         )
         self.steps += hist.steps
         self.epochs += epochs
         self.diverged = self.diverged or hist.diverged
 
+    def step(self, lr: float, l2: float, batch_size: int, l1: float = 0.0) -> None:
+        """One gradient step on `batch_size` training points drawn at random (TensorFlow Playground's Step)."""
+        self._check(l2, l1)
+        n = self.phi_train.shape[0]
+        idx = torch.randperm(n, generator=self.generator)[: min(max(batch_size, 1), n)]
+        grads = self._grad(l2, l1)(self.params, self.phi_train[idx], self.data.y_train[idx])
+        self.params = [p - lr * g for p, g in zip(self.params, grads)]
+        self.steps += 1
+        self.diverged = self.diverged or not all(bool(torch.isfinite(p).all()) for p in self.params)
+
+    def set_weight(self, layer: int, to: int, frm: int, value: float) -> None:
+        """Set the weight from unit `frm` of layer `layer - 1` to unit `to` of layer `layer` (1 = first hidden)."""
+        if not 1 <= layer <= len(self.params) // 2:
+            raise ConfigError(f"layer {layer} does not exist; the network has {len(self.params) // 2} weight layers")
+        w = self.params[2 * (layer - 1)]  # (out, in)
+        if not (0 <= to < w.shape[0] and 0 <= frm < w.shape[1]):
+            raise ConfigError(f"layer {layer} has weights from {w.shape[1]} to {w.shape[0]} units (got {frm} -> {to})")
+        if not math.isfinite(value) or abs(value) > 100:
+            raise ConfigError(f"a weight must be a number between -100 and 100 (got {value})")
+        w = w.clone()
+        w[to, frm] = value
+        self.params[2 * (layer - 1)] = w
+
     @torch.no_grad()
     def losses(self) -> tuple[float, float]:
-        """Binary cross-entropy (without the penalty) on the training and the test points."""
-        train = binary_cross_entropy(forward(self.params, self.phi_train, self.activation), self.data.y_train)
-        test = binary_cross_entropy(forward(self.params, self.phi_test, self.activation), self.data.y_test)
+        """The data loss (without the penalties) on the training and the test points."""
+        train = data_loss(forward(self.params, self.phi_train, self.activation), self.data.y_train, self.regression)
+        test = data_loss(forward(self.params, self.phi_test, self.activation), self.data.y_test, self.regression)
         return float(train), float(test)
 
     @torch.no_grad()
     def accuracy(self) -> tuple[float, float]:
-        """Fraction classified right (p > 1/2 means class 1) on the training and the test points."""
+        """Fraction classified right (p > 1/2 means class 1) on the training and the test points (NaN in regression)."""
+        if self.regression:
+            return math.nan, math.nan
+
         def acc(phi: Tensor, y: Tensor) -> float:
             return float(((forward(self.params, phi, self.activation) > 0).to(D) == y).to(D).mean())
 
@@ -230,5 +337,17 @@ class Playground:
 
     @torch.no_grad()
     def probability(self, x: Tensor) -> Tensor:
-        """P(y = 1 | x) for raw points x (N, 2) -> (N,)."""
-        return activations.sigmoid(forward(self.params, self.phi(x), self.activation))
+        """P(y = 1 | x) for raw points x (N, 2) -> (N,); in regression, the predicted value."""
+        z = forward(self.params, self.phi(x), self.activation)
+        return z if self.regression else activations.sigmoid(z)
+
+    @torch.no_grad()
+    def neuron_outputs(self, x: Tensor) -> list[Tensor]:
+        """What every unit computes at raw points x (N, 2): [features (N, k), h_1 (N, h_1), ..., output (N, 1)].
+
+        The output is P(y = 1 | x) in classification and the predicted value in regression.
+        """
+        outs = layers(self.params, self.phi(x), self.activation)
+        if not self.regression:
+            outs[-1] = activations.sigmoid(outs[-1])
+        return outs
