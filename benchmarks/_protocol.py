@@ -187,13 +187,13 @@ def report(title: str, pairs: list[tuple[Measurement, Measurement]], metrics: li
     for ma, mb in pairs:
         for m in (ma, mb):
             lines.append(f"| {m.pair} | {m.side} | " + " | ".join(_cell(m.get(x.key), x.fmt) for x in metrics) + " |")
-        lines.append(f"| {ma.pair} | {a} / {b} | "
+        lines.append(f"| {ma.pair} | ratio | "
                      + " | ".join(_cell(ratio(ma.get(x.key), mb.get(x.key)), ".3f") for x in metrics) + " |")
-    lines.append(f"| all | **median {a} / {b}** | "
+    lines.append("| all | **median ratio** | "
                  + " | ".join(f"**{_cell(median_ratio(pairs, x.key), '.3f')}**" for x in metrics) + " |")
     lines.append("")
     which = ", ".join(f"{x.label}: {x.better} is better" for x in metrics)
-    lines.append(f"{len(pairs)} pair(s), run {a} then {b} in each; ratios are {a} / {b} ({which}).")
+    lines.append(f"{len(pairs)} pair(s), {a} then {b} in each; ratio = {a} / {b} ({which}).")
     if len(pairs) < MIN_PAIRS:
         lines.append(f"Fewer than {MIN_PAIRS} pairs: a look, not a figure to publish.")
     return "\n".join(lines)

@@ -70,7 +70,7 @@ def test_report_names_date_machine_command_and_median(tmp_path):
     pairs = P.interleave(holder("dlf", 1, log, 1.0), holder("peer", 1, log, 4.0), 2)
     text = P.report("trivial", pairs, [P.Metric("value", "seconds", ".1f")], load_before="0.0 0.0 0.0")
     assert "- date: 20" in text and "- machine: " in text and "- command: " in text
-    assert "| all | **median dlf / peer** | **0.250** |" in text
+    assert "| all | **median ratio** | **0.250** |" in text
     assert "Fewer than 3 pairs" in text
     out = tmp_path / "m.json"
     P.save_json(str(out), "trivial", pairs)
