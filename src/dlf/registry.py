@@ -33,6 +33,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                "dlf.experiments.linreg"),
     Experiment("gradient-descent", "full-batch, stochastic and mini-batch gradient descent side by side",
                "dlf.experiments.gradient_descent"),
+    Experiment("backprop", "backpropagation by hand: numpy backward rules agree with PyTorch autograd step by step",
+               "dlf.experiments.backprop"),
     Experiment("universality", "Hornik: a 2-layer network fits any continuous function as it widens",
                "dlf.experiments.universality"),
     Experiment("mnist-mlp", "supervised learning: the 2-layer network of the universality theorem on MNIST",
