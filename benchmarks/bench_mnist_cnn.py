@@ -5,8 +5,10 @@ The peer is the well-known recipe from the PyTorch examples repository, rebuilt 
 lr 1.0, batch 64, StepLR gamma 0.7 each epoch, inputs normalised with (0.1307, 0.3081).
 
 Both are evaluated on the full test set at the same granularity (every `--eval-fraction` of an epoch); the clock
-counts training time only, not evaluation. Each side runs in its own subprocess so that peak memory (max RSS) is
-its own. Run it on a quiet machine:
+counts training time only, not evaluation. The two run interleaved under the benchmark protocol
+(benchmarks/_protocol.py): dlf, the example, dlf, the example ... (--pairs, default 3), each in its own process,
+with each pair's ratio, the median ratio, and each process's peak RSS as /usr/bin/time reports it. Run it on a
+quiet machine:
 
     DLF_DATA_DIR=../shared/data python benchmarks/bench_mnist_cnn.py [--target 0.99] [--max-epochs 4] [--dlf-default]
 
@@ -18,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from _protocol import Metric, Side, add_arguments, interleave, load, report, save_json
 from torch import nn
 
 
@@ -122,14 +123,10 @@ def result(name: str, history, target: float, batch: int, final: float | None = 
     return {"name": name, "seconds_to_target": hit[1] if hit else None,
             "images_to_target": hit[0] * batch if hit else None,
             "final_accuracy": final if final is not None else history[-1][2], "train_seconds": last_time,
-            "images_per_s": last_step * batch / max(last_time, 1e-9), "peak_rss_mb": peak_mb(), "history": history}
+            "images_per_s": last_step * batch / max(last_time, 1e-9), "history": history}
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--target", type=float, default=0.99)
     p.add_argument("--max-epochs", type=int, default=4, help="cap for the example recipe (it runs 14 by default)")
@@ -137,27 +134,31 @@ def main() -> None:
     p.add_argument("--dlf-default", action="store_true", help="time mnist-cnn's default config, not the fast recipe")
     p.add_argument("--data-dir")
     p.add_argument("--only", choices=["dlf", "example"], help=argparse.SUPPRESS)
-    a = p.parse_args()
+    add_arguments(p)
+    return p
+
+
+def main() -> None:
+    a = parser().parse_args()
     if a.only == "example":
         print(json.dumps(run_example(a.target, a.max_epochs, a.eval_fraction, a.data_dir)))
         return
     if a.only == "dlf":
         print(json.dumps(run_dlf(a.target, a.max_epochs, a.eval_fraction, a.data_dir, a.dlf_default)))
         return
-    results = []
-    for side in ("dlf", "example"):
-        cmd = [sys.executable, __file__, "--only", side, *sys.argv[1:]]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        results.append(json.loads(out.strip().splitlines()[-1]))
-    base = results[1]["seconds_to_target"]
-    print(f"\nMNIST, time to {a.target:.1%} test accuracy on {torch.get_num_threads()} threads (training time only)\n")
-    print(f"{'recipe':78} {'s to target':>11} {'images':>9} {'speed-up':>8} {'img/s':>7} {'final acc':>9} "
-          f"{'peak MB':>8}")
-    for r in results:
-        s = r["seconds_to_target"]
-        speed = f"{base / s:.1f}x" if s and base else "-"
-        print(f"{r['name']:78} {s if s is None else round(s, 1)!s:>11} {r['images_to_target']!s:>9} {speed:>8} "
-              f"{r['images_per_s']:7.0f} {r['final_accuracy']:9.4f} {r['peak_rss_mb']:8.0f}")
+    before = load()
+    dlf, example = (Side(side, [sys.executable, __file__, "--only", side, *sys.argv[1:]])
+                    for side in ("dlf", "example"))
+    pairs = interleave(dlf, example, a.pairs, progress=lambda m: print(
+        f"  {m.result['name']}: {m.result['seconds_to_target']} s to target", file=sys.stderr, flush=True))
+    metrics = [Metric("seconds_to_target", f"train s to {a.target:.1%}", ",.1f"),
+               Metric("images_to_target", "images to target", ",.0f"),
+               Metric("images_per_s", "images/s", ",.0f", "higher"),
+               Metric("final_accuracy", "final test acc", ".4f", "higher")]
+    print(report(f"MNIST, training time to {a.target:.1%} test accuracy", pairs, metrics, before,
+                 note=f"dlf: `{pairs[0][0].result['name']}`; peer: the PyTorch MNIST example's recipe "
+                      f"(evaluation every {a.eval_fraction:g} epoch, not on the clock)"))
+    save_json(a.json, "bench_mnist_cnn", pairs)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@ Both train skip-gram and/or CBOW with negative sampling on the same text (the da
 first --words words) with dimension 100, window 5, 5 negatives, min_count 5, sample 1e-3, the same epochs, the same
 learning-rate schedule (lr falling linearly to lr * 1e-4; lr 0.025 for skip-gram, 0.05 for CBOW, the C code's
 defaults) and 2 threads. gensim reads the corpus as `Text8Corpus` (sentences of 10,000 words, the same chunks as
-dlf's). Each side runs in its own subprocess so that its peak memory (max RSS, read right after training) is its own.
+dlf's). The two run interleaved under the benchmark protocol (benchmarks/_protocol.py): dlf, gensim, dlf, gensim ...
+(--pairs, default 3) for each model, each in its own process, with each pair's ratio and the median ratio. Peak RSS
+is the whole process's, training and evaluation, as /usr/bin/time reports it; "RSS after training" is the peak
+read inside the process right after training (before the evaluation).
 
 words/s counts corpus words times epochs over the training time (vocabulary building, reading and numba's
 compilation excluded, for both). CPU s is the process's CPU time during training (both threads, and gensim's
@@ -26,11 +29,12 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _protocol import Metric, Side, add_arguments, interleave, load, report, save_json
 
 SETTINGS = dict(dim=100, window=5, negative=5, min_count=5, sample=1e-3, threads=2, seed=1)
 LR = {"skipgram": 0.025, "cbow": 0.05}
@@ -56,7 +60,7 @@ def run_dlf(corpus: str, model: str, epochs: int) -> tuple[dict, object]:
         pass
     train, cpu = time.perf_counter() - start, time.process_time() - cpu
     stats = {"name": "dlf", "corpus_words": vocab.corpus_words, "vocab": len(vocab), "prep_s": prep,
-             "train_s": train, "cpu_s": cpu, "peak_rss_mb": peak_mb()}
+             "train_s": train, "cpu_s": cpu, "train_peak_rss_mb": peak_mb()}
     return stats, WordVectors(vocab.words, w2v.syn0)
 
 
@@ -79,7 +83,7 @@ def run_gensim(corpus: str, model: str, epochs: int) -> tuple[dict, object]:
     w2v.train(sentences, total_examples=w2v.corpus_count, epochs=epochs)
     train, cpu = time.perf_counter() - start, time.process_time() - cpu
     stats = {"name": f"gensim {gensim.__version__}", "corpus_words": w2v.corpus_total_words,
-             "vocab": len(w2v.wv), "prep_s": prep, "train_s": train, "cpu_s": cpu, "peak_rss_mb": peak_mb()}
+             "vocab": len(w2v.wv), "prep_s": prep, "train_s": train, "cpu_s": cpu, "train_peak_rss_mb": peak_mb()}
     return stats, WordVectors(w2v.wv.index_to_key, w2v.wv.vectors)
 
 
@@ -105,15 +109,27 @@ def truncated(corpus: Path, words: int, folder: str) -> Path:
     return out
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="2M words, 1 epoch")
     p.add_argument("--epochs", type=int, help="passes over the corpus (default: 5, --quick: 1)")
     p.add_argument("--words", type=int, help="use the first N words (default: all, --quick: 2,000,000)")
     p.add_argument("--models", default="skipgram,cbow", help="comma-separated: skipgram, cbow")
     p.add_argument("--data-dir", help="data folder with text/ and eval/ (default: $DLF_DATA_DIR, ../shared/data)")
+    add_arguments(p)
     p.add_argument("--only", nargs=3, metavar=("SIDE", "CORPUS", "MODEL"), help=argparse.SUPPRESS)
-    a = p.parse_args()
+    return p
+
+
+METRICS = [Metric("words_per_s", "words/s", ",.0f", "higher"), Metric("train_s", "train s", ",.1f"),
+           Metric("cpu_s", "CPU s", ",.1f"), Metric("total", "analogy total", ".2%", "higher"),
+           Metric("semantic", "sem", ".2%", "higher"), Metric("syntactic", "syn", ".2%", "higher"),
+           Metric("wordsim", "WS353 Spearman", ".3f", "higher"),
+           Metric("train_peak_rss_mb", "RSS after training MiB", ",.0f")]
+
+
+def main() -> None:
+    a = parser().parse_args()
     epochs = a.epochs or (1 if a.quick else 5)
     words = a.words if a.words is not None else (2_000_000 if a.quick else 0)
     from dlf.data.paths import locate
@@ -126,30 +142,25 @@ def main() -> None:
         print(json.dumps(one_side(side, corpus, model, epochs, eval_dir)))
         return
     corpus = locate("text", ["corpus.txt"], data_dir) / "corpus.txt"
-    results = []
+    before, tables, everything = load(), [], []
     with tempfile.TemporaryDirectory() as tmp:
         if words:
             corpus = truncated(corpus, words, tmp)
         for model in a.models.split(","):
-            for side in ("dlf", "gensim"):
-                cmd = [sys.executable, __file__, "--only", side, str(corpus), model, "--epochs", str(epochs)]
-                if data_dir:
-                    cmd += ["--data-dir", str(data_dir)]
-                out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-                results.append(json.loads(out.strip().splitlines()[-1]))
-                print(f"  {side} {model}: {results[-1]['train_s']:.1f} s", file=sys.stderr)
-    r0 = results[0]
-    print(f"\nword2vec on {r0['corpus_words']:,} words x {epochs} epoch(s), vocabulary {r0['vocab']:,}; dim 100, "
-          f"window 5, 5 negatives, min_count 5, sample 1e-3, {SETTINGS['threads']} threads; "
-          f"{r0['questions']:,} analogy questions, {r0['wordsim_pairs']} WordSim pairs\n")
-    print("| implementation | model | words/s | train s | CPU s | prep s | analogy sem | analogy syn | analogy total "
-          "| WS353 Spearman | peak RSS MB |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for r in results:
-        print(f"| {r['name']} | {r['model']} | {r['words_per_s']:,.0f} | {r['train_s']:.1f} | {r['cpu_s']:.1f} | "
-              f"{r['prep_s']:.1f} | "
-              f"{r['semantic']:.2%} | {r['syntactic']:.2%} | {r['total']:.2%} | {r['wordsim']:.3f} | "
-              f"{r['peak_rss_mb']:.0f} |")
+            dlf, gensim = (Side(name, [sys.executable, __file__, "--only", name, str(corpus), model, "--epochs",
+                                       str(epochs)] + (["--data-dir", str(data_dir)] if data_dir else []))
+                           for name in ("dlf", "gensim"))
+            pairs = interleave(dlf, gensim, a.pairs, progress=lambda m: print(
+                f"  {m.side} {m.result['model']}: {m.result['train_s']:.1f} s", file=sys.stderr, flush=True))
+            r0 = pairs[0][0].result
+            note = (f"{r0['model']} on {r0['corpus_words']:,} words x {epochs} epoch(s), vocabulary {r0['vocab']:,}; "
+                    f"dim 100, window 5, 5 negatives, min_count 5, sample 1e-3, {SETTINGS['threads']} threads; "
+                    f"{r0['questions']:,} analogy questions, {r0['wordsim_pairs']} WordSim pairs; peer: "
+                    f"{pairs[0][1].result['name']}")
+            tables.append(report(f"word2vec {model}: dlf against gensim", pairs, METRICS, before, note=note))
+            everything += pairs
+    print("\n\n".join(tables))
+    save_json(a.json, "bench_word2vec", everything)
 
 
 if __name__ == "__main__":
