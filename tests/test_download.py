@@ -1,60 +1,24 @@
-"""`dlf data download`: against a loopback HTTP server that serves good, corrupt and dropped files."""
+"""`dlf data download mnist`: against a loopback HTTP server that serves good, corrupt, dropped and missing files."""
 
 from __future__ import annotations
 
 import dataclasses
 import gzip
 import hashlib
-import http.server
 import os
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from dlf.cli import main
-from dlf.data.download import DATASETS, MNIST, DatasetSpec, download, uncompressed_sha256
+from dlf.data.catalogue import CATALOGUE, MNIST, DatasetSpec
+from dlf.data.download import download, uncompressed_sha256
 from dlf.data.mnist import MNIST_FILES, load_mnist
 from dlf.errors import DataError
+from tests.data_server import serve
 from tests.fixtures import make_mnist_fixture
 
 IMAGES = MNIST_FILES.train_images + ".gz"
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    """GET /<mode>/<file>: mode `good` serves the fixture file, `corrupt` a valid gzip of other bytes (so the
-    checksum fails), `garbage` bytes that are not gzip, `drop` half the file under the full Content-Length plus
-    1000 and then closes the connection, `stall` sends the headers and then nothing for 0.5 s, `missing` answers
-    404."""
-
-    files: dict[str, bytes] = {}
-    requests: list[str] = []
-
-    def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
-        self.requests.append(self.path)
-        _, mode, name = self.path.split("/", 2)
-        body = self.files.get(name)
-        if body is None or mode == "missing":
-            self.send_error(404)
-            return
-        if mode == "corrupt":
-            body = gzip.compress(b"not the data you are looking for", mtime=0)
-        elif mode == "garbage":
-            body = b"<html>mirror moved</html>"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(body) + (1000 if mode == "drop" else 0)))
-        self.end_headers()
-        if mode == "stall":
-            time.sleep(0.5)
-            return
-        self.wfile.write(body[: len(body) // 2] if mode == "drop" else body)
-        self.wfile.flush()
-        self.close_connection = True
-
-    def log_message(self, *args) -> None:  # keep test output clean
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -66,24 +30,18 @@ def fixture_files(tmp_path_factory) -> dict[str, bytes]:
 
 @pytest.fixture
 def server(fixture_files):
-    """A loopback server in a thread; yields (base URL, handler class), shut down afterwards."""
-    handler = type("Handler", (_Handler,), {"files": fixture_files, "requests": []})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", handler
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    with serve(fixture_files) as (url, handler):
+        yield url, handler
+
+
+def paths(handler) -> list[str]:
+    return [p for p, _ in handler.requests]
 
 
 def _spec(fixture_files: dict[str, bytes], *mirrors: str) -> DatasetSpec:
     """MNIST's spec with the fixture's checksums, the given mirrors and no waiting between retries."""
     sha = {name[:-3]: hashlib.sha256(gzip.decompress(data)).hexdigest() for name, data in fixture_files.items()}
-    return dataclasses.replace(MNIST, sha256=sha, mirrors=mirrors, mirrors_env=None, timeout=5, retry_wait=0)
+    return dataclasses.replace(MNIST, files=sha, mirrors=mirrors, mirrors_env=None, timeout=5, retry_wait=0)
 
 
 def _assert_complete(folder: Path, spec: DatasetSpec) -> None:
@@ -91,7 +49,7 @@ def _assert_complete(folder: Path, spec: DatasetSpec) -> None:
     umask = os.umask(0o022)
     os.umask(umask)
     for name in spec.files:
-        assert uncompressed_sha256(folder / f"{name}.gz", compressed=True) == spec.sha256[name]
+        assert uncompressed_sha256(folder / f"{name}.gz", compressed=True) == spec.files[name]
         assert (folder / f"{name}.gz").stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
 
 
@@ -107,24 +65,45 @@ def test_good_mirror_downloads_every_file(tmp_path, server, fixture_files):
 
 def test_corrupt_then_good_mirror_ends_with_the_good_file(tmp_path, server, fixture_files):
     url, handler = server
-    spec = _spec(fixture_files, f"{url}/corrupt/", f"{url}/garbage/", f"{url}/good/")
+    spec = _spec(fixture_files, f"{url}/corrupt/", f"{url}/good/")
     _assert_complete(download("mnist", tmp_path, spec=spec, quiet=True), spec)
-    assert f"/corrupt/{IMAGES}" in handler.requests and f"/garbage/{IMAGES}" in handler.requests
-    assert handler.requests.count(f"/corrupt/{IMAGES}") == 1  # a checksum mismatch is not retried on that mirror
+    assert paths(handler).count(f"/corrupt/{IMAGES}") == 1  # a checksum mismatch is not retried on that mirror
 
 
-def test_dropped_connection_then_good_mirror_succeeds(tmp_path, server, fixture_files):
+def test_dropped_connection_resumes_with_a_range_request(tmp_path, server, fixture_files):
+    url, handler = server
+    spec = _spec(fixture_files, f"{url}/flaky/")
+    _assert_complete(download("mnist", tmp_path, spec=spec, quiet=True), spec)
+    half = len(fixture_files[IMAGES]) // 2
+    assert [r for p, r in handler.requests if p == f"/flaky/{IMAGES}"] == [None, f"bytes={half}-"]
+
+
+def test_dropped_connection_restarts_cleanly_when_the_server_ignores_range(tmp_path, server, fixture_files):
+    url, handler = server
+    spec = _spec(fixture_files, f"{url}/flakyfull/")
+    _assert_complete(download("mnist", tmp_path, spec=spec, quiet=True), spec)  # not half + whole file appended
+    assert len([p for p in paths(handler) if p == f"/flakyfull/{IMAGES}"]) == 2
+
+
+def test_always_dropping_mirror_is_retried_then_the_next_one_is_used(tmp_path, server, fixture_files):
     url, handler = server
     spec = _spec(fixture_files, f"{url}/drop/", f"{url}/good/")
     _assert_complete(download("mnist", tmp_path, spec=spec, quiet=True), spec)
-    assert handler.requests.count(f"/drop/{IMAGES}") == spec.tries_per_mirror  # a dropped connection is retried
+    assert paths(handler).count(f"/drop/{IMAGES}") == spec.tries_per_mirror
 
 
 def test_stalled_mirror_times_out_and_the_next_one_is_used(tmp_path, server, fixture_files):
     url, handler = server
     spec = dataclasses.replace(_spec(fixture_files, f"{url}/stall/", f"{url}/good/"), timeout=0.1, tries_per_mirror=1)
     _assert_complete(download("mnist", tmp_path, spec=spec, quiet=True), spec)
-    assert handler.requests.count(f"/stall/{IMAGES}") == 1
+    assert paths(handler).count(f"/stall/{IMAGES}") == 1
+
+
+def test_404_moves_on_to_the_next_mirror(tmp_path, server, fixture_files):
+    url, handler = server
+    spec = _spec(fixture_files, f"{url}/missing/", f"{url}/good/")
+    _assert_complete(download("mnist", tmp_path, spec=spec, quiet=True), spec)
+    assert paths(handler).count(f"/missing/{IMAGES}") == 1  # a 404 is not retried
 
 
 def test_file_mirror(tmp_path, fixture_files):
@@ -159,7 +138,7 @@ def test_valid_files_are_not_fetched_again_and_bad_ones_are_replaced(tmp_path, s
     raw = MNIST_FILES.train_labels  # an uncompressed valid copy counts too
     (folder / raw).write_bytes(gzip.decompress(fixture_files[raw + ".gz"]))
     download("mnist", tmp_path, spec=spec, quiet=True)
-    assert sorted(handler.requests) == sorted([f"/good/{IMAGES}", f"/good/{bad}"])
+    assert sorted(paths(handler)) == sorted([f"/good/{IMAGES}", f"/good/{bad}"])
     assert (folder / bad).read_bytes() == fixture_files[bad]
     handler.requests.clear()
     download("mnist", tmp_path, spec=spec, quiet=True)  # everything present now: no request at all
@@ -187,7 +166,7 @@ def test_cli_download_success(tmp_path, server, fixture_files, monkeypatch, caps
     url, _ = server
     monkeypatch.setenv("DLF_MNIST_MIRRORS", f"{url}/good/")
     spec = dataclasses.replace(_spec(fixture_files, "http://127.0.0.1:9/unused/"), mirrors_env="DLF_MNIST_MIRRORS")
-    monkeypatch.setitem(DATASETS, "mnist", spec)  # the fixture's checksums; the mirrors come from the env
+    monkeypatch.setitem(CATALOGUE, "mnist", spec)  # the fixture's checksums; the mirrors come from the env
     assert main(["data", "download", "mnist", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "mnist is ready in" in out

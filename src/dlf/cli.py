@@ -10,7 +10,8 @@
     dlf neighbors RUN_DIR WORD [-k 10]         a word2vec run's nearest words by cosine similarity
     dlf analogy RUN_DIR A B C [-k 5]           a word2vec analogy: A is to B as C is to ?
     dlf compare RUN_DIR RUN_DIR [--out PNG]    translation invariance: accuracy vs image shift, runs side by side
-    dlf data download mnist [--data-dir DIR]   fetch a data set, checksummed
+    dlf data list [--data-dir DIR]             every data set: present or not, where, size, source, licence
+    dlf data download NAME|all [--data-dir D]  fetch data sets, checksummed (mnist, text8, mr, ...)
     dlf explore [--host H] [--port N] [--open] the interactive explorer in the browser (pip install 'dlf[explore]')
 
 Errors a user can fix print one line and exit with status 2; see dlf.errors.
@@ -74,11 +75,13 @@ def _top_parser() -> argparse.ArgumentParser:
     an.add_argument("run_dir", metavar="RUN_DIR", help="folder of a word2vec run")
     an.add_argument("words", nargs=3, metavar="WORD", help="A B C, e.g. man king woman")
     an.add_argument("-k", type=int, default=5, help="how many answers (default: 5)")
-    data = sub.add_parser("data", help="data sets: dlf data download mnist")
+    data = sub.add_parser("data", help="data sets: dlf data list, dlf data download NAME")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=_Parser)
-    dl = data_sub.add_parser("download", help="download a data set and check its checksums")
-    dl.add_argument("dataset", choices=["mnist"])
-    dl.add_argument("--data-dir", help="where to put it (default: $DLF_DATA_DIR, then ~/.cache/dlf)")
+    dl = data_sub.add_parser("download", help="download data sets and check their checksums")
+    dl.add_argument("datasets", nargs="+", metavar="NAME", help="data sets (see 'dlf data list'), or all")
+    dl.add_argument("--data-dir", help="where to put them (default: $DLF_DATA_DIR, then ~/.cache/dlf)")
+    ls = data_sub.add_parser("list", help="every data set: present or not, where, size, source, licence")
+    ls.add_argument("--data-dir", help="data folder to look in first (then $DLF_DATA_DIR, then ~/.cache/dlf)")
     ex = sub.add_parser("explore", help="the interactive explorer in the browser (needs: pip install 'dlf[explore]')")
     ex.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     ex.add_argument("--port", type=int, default=7860, help="port to listen on (default: 7860)")
@@ -170,11 +173,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(word2vec.analogy(ns.run_dir, *ns.words, k=ns.k))
             return 0
         if ns.command == "data":
-            from dlf.data.download import download
+            from dlf.data import download as dl
 
+            if ns.data_command == "list":
+                print(dl.listing(ns.data_dir))
+                return 0
             if ns.data_command != "download":
-                raise DlfError("say what to do: 'dlf data download mnist'")
-            download(ns.dataset, ns.data_dir)
+                raise DlfError("say what to do: 'dlf data list' or 'dlf data download NAME' (NAME: a data set, or all)")
+            names = [dl.get(name).name for name in ns.datasets if name != "all"]  # unknown names fail before any work
+            if "all" in ns.datasets:
+                dl.download_all(ns.data_dir)
+            for name in names:
+                dl.download(name, ns.data_dir)
             return 0
         if ns.command == "explore":
             from dlf.explore.server import serve

@@ -20,7 +20,6 @@ from pathlib import Path
 from dlf.errors import DataError
 
 ENV_VAR = "DLF_DATA_DIR"
-DOWNLOADABLE = ("mnist",)  # data sets that `dlf data download NAME` knows
 
 
 def default_root() -> Path:
@@ -76,11 +75,18 @@ def locate(
             best = (folder, lacking)
     assert best is not None  # candidate_roots is never empty
     others = ", ".join(str(f) for f in searched if f != best[0])
-    if dataset_subdir in DOWNLOADABLE:
-        fix = f"run 'dlf data download {dataset_subdir}' or pass --data-dir DIR with the files in DIR/{dataset_subdir}/"
-    else:
-        fix = f"pass --data-dir DIR (or set ${ENV_VAR}) with the files in DIR/{dataset_subdir}/"
     raise DataError(
         f"{dataset_subdir} data not found: missing {', '.join(best[1])} in {best[0]}"
-        f"{f' (also searched {others})' if others else ''}; {fix}"
+        f"{f' (also searched {others})' if others else ''}; {fix_for(dataset_subdir, best[1])}"
     )
+
+
+def fix_for(dataset_subdir: str, lacking: Sequence[str]) -> str:
+    """How to get the files `lacking` from `<root>/<dataset_subdir>/`: the exact `dlf data download` command."""
+    from dlf.data.catalogue import providers  # here: the catalogue imports dlf.data.mnist, which imports us
+
+    names = [spec.name for spec in providers(dataset_subdir, lacking)]
+    if names:
+        return (f"run 'dlf data download {' '.join(names)}' (or pass --data-dir DIR with the files in "
+                f"DIR/{dataset_subdir}/)")
+    return f"pass --data-dir DIR (or set ${ENV_VAR}) with the files in DIR/{dataset_subdir}/"
