@@ -31,6 +31,8 @@ def test_a_link_restores_every_setting_of_its_page(tab):
             changed[f.name] = f.choices[-1]
         elif f.kind == "multi":
             changed[f.name] = list(f.choices[-2:])
+        elif f.kind == "bool":
+            changed[f.name] = not f.default
         else:
             changed[f.name] = "sin(2*x) + 1, 2"
     url = share.link("http://127.0.0.1:7860/?tab=old#x", tab, fields, changed)
@@ -179,6 +181,39 @@ def test_classification_trains_and_a_bad_layer_spec_is_refused():
     assert "step limit" in out[-1][1]
     fig, text = classify.reset(state, v | {"hidden": "4, 99"})
     assert "⚠" in text and "at most" in text
+
+
+def test_classification_figure_shows_every_unit_and_weight_and_edits_one():
+    import re
+
+    v = {f.name: f.default for f in classify.FIELDS} | {"features": ["x1", "x2", "x1^2"], "hidden": "4, 2"}
+    state = classify.CState()
+    fig, _ = classify.reset(state, v)
+    assert 'data-hidden="4,2"' in fig and fig.count('class="weight"') == 3 * 4 + 4 * 2 + 2 * 1
+    assert fig.count('class="neuron-button"') == 4  # + and - over each hidden layer
+    w = float(re.search(r'data-cmd="w 1 2 0" data-w="([^"]+)"', fig).group(1))
+    assert w == pytest.approx(float(state.net.params[0][2, 0]), abs=1e-3)
+    fig, text = classify.set_weight(state, v, "1 2 0", -3.25)
+    assert 'data-cmd="w 1 2 0" data-w="-3.25"' in fig and "weight set" in text
+    assert "⚠" in classify.set_weight(state, v, "9 0 0", 1.0)[1]
+    _, text = classify.step(state, v)
+    assert state.net.steps == 1 and "one step" in text
+    assert classify.resize("4, 2", "n+ 2") == "4, 3" and classify.resize("4, 2", "n- 1") == "3, 2"
+    assert classify.resize("4, 2", "layer+") == "4, 2, 2" and classify.resize("4", "layer-") == "0"
+    assert classify.resize("16", "n+ 1") == "16" and classify.resize("1", "n- 1") == "1"  # stays in range
+
+
+def test_regression_and_discretised_output_on_the_classification_page():
+    v = {f.name: f.default for f in classify.FIELDS} | {"dataset": "plane", "activation": "linear", "hidden": "0",
+                                                       "lr": 0.03, "l1": 0.001}
+    state = classify.CState()
+    list(classify.train_frames(state, v, Limits(max_steps=300)))
+    assert state.net.regression and state.train_curve.values[-1] < 0.05 * state.train_curve.values[0]
+    fig, text = classify.render(state, "")
+    assert "mean squared error" in fig and "accuracy" not in text
+    smooth = classify.shade(np.array([-0.2, 0.0, 0.7]))
+    sharp = classify.shade(np.array([-0.2, 0.0, 0.7]), discrete=True)
+    assert len({tuple(c) for c in sharp.tolist()}) == 2 and len({tuple(c) for c in smooth.tolist()}) == 3
 
 
 # the command line -------------------------------------------------------------------------------------------

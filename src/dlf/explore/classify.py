@@ -1,8 +1,11 @@
-"""Explorer page "Classification": a playground in the spirit of TensorFlow Playground, with PyTorch behind it.
+"""Explorer page "Classification": TensorFlow Playground's playground, with PyTorch behind it.
 
-Pick a data set, its noise and train/test split, the input features, the hidden layers, the activation, the L2
-strength, and train: the decision boundary and the train and test loss update live. The data sets, features,
-network, loss and training are dlf.fundamentals.playground.
+Pick a data set (four to classify, two to regress), its noise and train/test split, the input features, the
+hidden layers (a text box, or + and - buttons), the activation (linear too), L1 and L2 strengths, and train or
+take a single step. The figure shows every unit as a small heatmap of what it computes over the plane (inputs,
+hidden neurons, output), the weights as lines between them (thickness: |w|, blue: w > 0, orange: w < 0; hover
+one to read it, click it to edit it), the output over the plane with the points, and the train and test loss.
+The data sets, features, network, loss and training are dlf.fundamentals.playground.
 """
 
 from __future__ import annotations
@@ -17,30 +20,56 @@ from dlf.explore import svg
 from dlf.explore.session import Curve, Limits, PageState, frames
 from dlf.explore.share import Field
 from dlf.fundamentals import playground as pg
-from dlf.fundamentals.activations import NAMES
 
 TAB = "classify"
 TITLE = "Classification"
 N_POINTS = 400
 EXTENT = 7.0  # the plane shown is [-EXTENT, EXTENT]^2
-GRID = 64
-CLASS_COLORS = ("#e8710a", "#1f6fb4")  # class 0 orange, class 1 blue, as in TensorFlow Playground
+GRID = 64  # output heatmap
+TILE = 24  # pixels of one unit's heatmap
+TILE_GRID = 12  # grid points along its side (drawn at TILE / TILE_GRID pixels a point)
+PITCH = 30  # vertical distance between units
+NET_LEFT, NET_TOP, NET_WIDTH = 16, 56, 500
+CLASS_COLORS = ("#e8710a", "#1f6fb4")  # negative / class 0 orange, positive / class 1 blue, as in TF Playground
+REGS = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
 FIELDS = (
-    Field("dataset", "data set", "choice", "circle", choices=pg.DATASETS),
+    Field("dataset", "data set", "choice", "circle", choices=pg.DATASETS,
+          info="plane and multi-gauss are regression: the network fits a value"),
     Field("noise", "noise", "float", 0.05, 0.0, 0.5, 0.05, info="spread added to every point (x 5 units)"),
     Field("train_pct", "training points (%)", "int", 50, 10, 90, 10, info="the rest are test points"),
     Field("features", "input features", "multi", ("x1", "x2"), choices=tuple(pg.FEATURES)),
     Field("hidden", "hidden layers", "text", "4, 2", info=f"widths, e.g. '4, 2'; '0' for none (at most "
-          f"{pg.MAX_LAYERS} layers of {pg.MAX_WIDTH})"),
-    Field("activation", "activation", "choice", "tanh", choices=NAMES),
-    Field("l2", "L2 regularisation", "choice", 0.0, choices=(0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)),
+          f"{pg.MAX_LAYERS} layers of {pg.MAX_WIDTH}); or the + and - buttons", max_len=60),
+    Field("activation", "activation", "choice", "tanh", choices=pg.ACTIVATIONS),
+    Field("l1", "L1 regularisation", "choice", 0.0, choices=REGS),
+    Field("l2", "L2 regularisation", "choice", 0.0, choices=REGS),
     Field("lr", "learning rate", "choice", 0.1, choices=(0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)),
     Field("batch", "batch size", "int", 10, 1, 50, 1),
+    Field("discretize", "discretise output", "bool", False, info="show the output as two colours only"),
     Field("seed", "seed", "int", 0, 0, 999, 1),
 )
 DATA_KEYS = ("dataset", "noise", "train_pct", "seed")
 NET_KEYS = ("features", "hidden", "activation")
+TUNE_KEYS = ("lr", "l1", "l2", "batch", "discretize")
+# clicks on the figure (data-cmd of the element clicked): "w <layer> <to> <from>", "n+ <layer>", "n- <layer>"
+# hovering a weight writes its value into the figure's readout (and a tooltip)
+CLICK_JS = """element.addEventListener('click', (e) => {
+  const t = e.target.closest('[data-cmd]');
+  if (t) trigger('click', {cmd: t.dataset.cmd});
+});
+element.addEventListener('mouseover', (e) => {
+  const t = e.target.closest('.weight');
+  const out = element.querySelector('.hover-readout');
+  if (!t || !out) return;
+  const [, layer, to, from] = t.dataset.cmd.split(' ').map(Number);
+  out.textContent = `weight ${t.dataset.w} (layer ${layer}, unit ${from + 1} to unit ${to + 1})`;
+  if (!t.querySelector('title')) {
+    const tip = document.createElementNS('http://www.w3.org/2000/svg', 'title');
+    tip.textContent = `weight ${t.dataset.w}; click to edit`;
+    t.appendChild(tip);
+  }
+});"""
 
 
 class CState(PageState):
@@ -49,7 +78,7 @@ class CState(PageState):
         self.net: pg.Playground | None = None
         self.key: tuple = ()
         self.train_curve, self.test_curve = Curve(), Curve()
-        self.lr, self.l2, self.batch = 0.1, 0.0, 10
+        self.tune = {"lr": 0.1, "l1": 0.0, "l2": 0.0, "batch": 10, "discretize": False}
 
 
 def _key(v: dict) -> tuple:
@@ -62,7 +91,8 @@ def ensure_net(state: CState, v: dict) -> None:
         return
     x, y = pg.make_dataset(v["dataset"], N_POINTS, v["noise"], torch.Generator().manual_seed(v["seed"]))
     data = pg.split(x, y, v["train_pct"] / 100)
-    state.net = pg.Playground(data, v["features"], pg.parse_hidden(v["hidden"]), v["activation"], seed=v["seed"])
+    state.net = pg.Playground(data, v["features"], pg.parse_hidden(v["hidden"]), v["activation"], seed=v["seed"],
+                              regression=v["dataset"] in pg.REGRESSION)
     state.key = _key(v)
     state.train_curve, state.test_curve = Curve(), Curve()
     _record(state)
@@ -70,53 +100,136 @@ def ensure_net(state: CState, v: dict) -> None:
 
 def _record(state: CState) -> None:
     train, test = state.net.losses()
-    state.train_curve.add(state.net.epochs, train)
-    state.test_curve.add(state.net.epochs, test)
+    state.train_curve.add(state.net.steps, train)
+    state.test_curve.add(state.net.steps, test)
+
+
+def shade(values: np.ndarray, discrete: bool = False) -> np.ndarray:
+    """Orange for -1, white for 0, blue for +1 (values clipped to [-1, 1]): (...) -> (..., 3) uint8."""
+    colours = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in CLASS_COLORS], dtype=np.float64)
+    v = np.clip(np.nan_to_num(values), -1, 1)[..., None]
+    if discrete:
+        v = np.where(v >= 0, 1.0, -1.0)
+    side = np.where(v >= 0, colours[1], colours[0])
+    return (255 + 0.75 * np.abs(v) * (side - 255)).round().astype(np.uint8)
+
+
+def _grid(n: int) -> tuple[np.ndarray, torch.Tensor]:
+    xs = np.linspace(-EXTENT, EXTENT, n)
+    g1, g2 = np.meshgrid(xs, xs[::-1])  # row 0 is the top
+    return xs, torch.from_numpy(np.stack([g1.ravel(), g2.ravel()], 1))  # (n * n, 2)
+
+
+def _signed(out: torch.Tensor, regression: bool) -> np.ndarray:
+    """A layer's outputs on a scale of about [-1, 1] for shading (the output probability p as 2p - 1)."""
+    return out.numpy() if regression else 2 * out.numpy() - 1
+
+
+def unit_positions(sizes: tuple[int, ...]) -> list[list[tuple[float, float]]]:
+    """Top-left corner of every unit's tile, column by column (features, hidden layers, output), in even pixels."""
+    step = (NET_WIDTH - TILE) / max(len(sizes) - 1, 1)
+    return [[(NET_LEFT + 2 * round(c * step / 2), NET_TOP + j * PITCH) for j in range(n)] for c, n in enumerate(sizes)]
+
+
+def network_svg(net: pg.Playground, discrete: bool) -> str:
+    """Every unit's heatmap (one PNG with all tiles), the weights as lines, and +/- buttons over hidden layers."""
+    sizes = net.sizes
+    pos = unit_positions(sizes)
+    _, grid = _grid(TILE_GRID)
+    outs = net.neuron_outputs(grid)  # [(TILE_GRID^2, n_c) per column]
+    height, k, n = NET_TOP + PITCH * max(sizes) + 4, TILE // TILE_GRID, TILE_GRID
+    atlas = np.zeros((height // k, (NET_LEFT + NET_WIDTH) // k + 2, 4), dtype=np.uint8)  # transparent, 1/k scale
+    for c, (out, col) in enumerate(zip(outs, pos)):
+        vals = _signed(out, net.regression) if c == len(sizes) - 1 else out.numpy()
+        if c < len(sizes) - 1:  # features and hidden units: their own range when it exceeds [-1, 1]
+            vals = vals / np.maximum(np.abs(vals).max(0), 1.0)
+        for j, (x, y) in enumerate(col):
+            tile = shade(vals[:, j].reshape(n, n), discrete and c == len(sizes) - 1)
+            r, q = int(round(y / k)), int(round(x / k))
+            atlas[r : r + n, q : q + n, :3] = tile
+            atlas[r : r + n, q : q + n, 3] = 255
+    parts = []
+    for layer in range(1, len(sizes)):
+        w = net.params[2 * (layer - 1)].numpy()  # (out, in)
+        for i, (x1, y1) in enumerate(pos[layer]):
+            for j, (x0, y0) in enumerate(pos[layer - 1]):
+                wij = float(w[i, j])
+                colour = CLASS_COLORS[1] if wij >= 0 else CLASS_COLORS[0]
+                parts.append(f'<line class="weight" data-cmd="w {layer} {i} {j}" data-w="{wij:.4g}" '
+                             f'x1="{x0 + TILE:.0f}" y1="{y0 + TILE / 2:.0f}" x2="{x1:.0f}" y2="{y1 + TILE / 2:.0f}" '
+                             f'stroke="{colour}" stroke-width="{min(0.6 + 1.6 * abs(wij), 7.0):.1f}"/>')
+    labels = [f'<text x="{x + TILE + 3:.0f}" y="{y + 16:.0f}" font-size="10">{n}</text>'
+              for n, (x, y) in zip(net.phi.names, pos[0])]
+    for layer in range(1, len(sizes) - 1):
+        x = pos[layer][0][0]
+        for k, (sign, cmd) in enumerate((("+", "n+"), ("\u2212", "n-"))):
+            parts.append(f'<g class="neuron-button" data-cmd="{cmd} {layer}" style="cursor:pointer">'
+                         f'<rect x="{x - 2 + 15 * k:.0f}" y="{NET_TOP - 34}" width="13" height="13" rx="2" '
+                         f'fill="#eee" stroke="#999"/><text x="{x + 4.5 + 15 * k:.0f}" y="{NET_TOP - 24}" '
+                         f'font-size="12" text-anchor="middle">{sign}</text></g>')
+        parts.append(f'<text x="{x - 2:.0f}" y="{NET_TOP - 6}" font-size="10">{sizes[layer]} units</text>')
+    return (f'<image class="neurons" href="{svg.png_data_uri(atlas)}" x="0" y="0" width="{k * atlas.shape[1]}" '
+            f'height="{k * atlas.shape[0]}" preserveAspectRatio="none"/>'
+            '<style>.weight{stroke-opacity:.7;cursor:pointer}.weight:hover{stroke-opacity:1}</style>'
+            f'<g font-family="system-ui,sans-serif">'
+            f'{"".join(parts)}{"".join(labels)}</g>')
 
 
 def render(state: CState, note: str = "") -> tuple[str, str]:
     net = state.net
     if net is None:
-        return svg.Figure(900, 460, uid="classify-fig").render(), note or "Press **Train**."
+        return svg.Figure(900, 560, uid="classify-fig").render(), note or "Press **Train**."
     train, test = state.train_curve.values[-1], state.test_curve.values[-1]
-    fig = svg.Figure(900, 460, uid="classify-fig", data={"epoch": net.epochs, "step": net.steps,
-                                                         "train-loss": f"{train:.6g}", "test-loss": f"{test:.6g}"})
-    ax = fig.panel(45, 30, 400, 400, (-EXTENT, EXTENT), (-EXTENT, EXTENT), grid=False, xlabel="x1", ylabel="x2",
-                   title="P(class 1 | x); filled: training points, ringed: test points")
-    xs = np.linspace(-EXTENT, EXTENT, GRID)
-    g1, g2 = np.meshgrid(xs, xs[::-1])  # row 0 is the top
-    prob = net.probability(torch.from_numpy(np.stack([g1.ravel(), g2.ravel()], 1))).numpy().reshape(GRID, GRID)
-    ax.image(_shade(prob), cls="boundary-image")
-    ax.contour(xs, xs[::-1], prob, [0.5], color="black", width=1.5, cls="boundary")
+    discrete = bool(state.tune["discretize"])
+    fig = svg.Figure(900, 560, uid="classify-fig", data={
+        "epoch": net.epochs, "step": net.steps, "train-loss": f"{train:.6g}", "test-loss": f"{test:.6g}",
+        "hidden": ",".join(map(str, net.sizes[1:-1])), "discretize": int(discrete), "weights": len(net.sizes) - 1})
+    fig.text(NET_LEFT, 14, "features → hidden layers → output; hover a weight to read it, click it to edit it",
+             size=11)
+    fig.extra.append('<text class="hover-readout" x="330" y="14" font-size="11" fill="#333"></text>')
+    fig.extra.append(network_svg(net, discrete))
+    xs, grid = _grid(GRID)
+    out = _signed(net.probability(grid), net.regression).reshape(GRID, GRID)
+    ax = fig.panel(560, 30, 320, 320, (-EXTENT, EXTENT), (-EXTENT, EXTENT), grid=False,
+                   title="output; filled: training, ringed: test points")
+    ax.image(shade(out, discrete), cls="boundary-image")
+    if not net.regression:
+        ax.contour(xs, xs[::-1], out, [0.0], color="black", width=1.5, cls="boundary")
     d = net.data
-    for x, y, stroke, r in ((d.x_train, d.y_train, "white", 3.2), (d.x_test, d.y_test, "black", 3.2)):
-        cols = [CLASS_COLORS[int(c)] for c in y.tolist()]
-        ax.points(x[:, 0].numpy(), x[:, 1].numpy(), colors=cols, r=r, stroke=stroke)
-    epochs = np.array(state.train_curve.steps, dtype=float)
+    for x, y, stroke in ((d.x_train, d.y_train, "white"), (d.x_test, d.y_test, "black")):
+        vals = y.numpy() if net.regression else 2 * y.numpy() - 1
+        if net.regression:
+            cols = ["#{:02x}{:02x}{:02x}".format(*c) for c in shade(vals).tolist()]
+        else:
+            cols = [CLASS_COLORS[int(c > 0)] for c in vals.tolist()]
+        ax.points(x[:, 0].numpy(), x[:, 1].numpy(), colors=cols, r=3.2, stroke=stroke)
+    steps = np.array(state.train_curve.steps, dtype=float)
     both = np.array(state.train_curve.values + state.test_curve.values)
-    curve = fig.panel(540, 30, 340, 400, (0, max(net.epochs, 1)), (0, max(float(np.nanmax(both)) * 1.1, 0.1)),
-                      xlabel="epoch", title="loss (binary cross-entropy)")
-    curve.line(epochs, np.array(state.train_curve.values), color=svg.BLUE, width=2, cls="train-loss")
-    curve.line(epochs, np.array(state.test_curve.values), color=svg.RED, width=2, dash="5 3", cls="test-loss")
+    curve = fig.panel(560, 400, 320, 130, (0, max(net.steps, 1)), (0, max(float(np.nanmax(both)) * 1.1, 0.1)),
+                      xlabel="step", title="loss (" + ("mean squared error)" if net.regression else "cross-entropy)"))
+    curve.line(steps, np.array(state.train_curve.values), color=svg.BLUE, width=2, cls="train-loss")
+    curve.line(steps, np.array(state.test_curve.values), color=svg.RED, width=2, dash="5 3", cls="test-loss")
     curve.legend([("training", svg.BLUE), ("test", svg.RED)], dash={"test": "5 3"})
-    acc_train, acc_test = net.accuracy()
-    rate = state.rate.per_second()
+    return fig.render(), _status(state, train, test, note)
+
+
+def _status(state: CState, train: float, test: float, note: str) -> str:
+    net = state.net
+    rate = state.rate.per_second() if note == "training" else 0.0  # the rate only while training runs
+    acc = net.accuracy()
     parts = [f"epoch **{net.epochs}**", f"step {net.steps:,}", f"training loss **{train:.4f}**",
-             f"test loss **{test:.4f}**", f"accuracy {100 * acc_train:.0f}% / {100 * acc_test:.0f}% (train / test)",
+             f"test loss **{test:.4f}**",
+             "" if net.regression else f"accuracy {100 * acc[0]:.0f}% / {100 * acc[1]:.0f}% (train / test)",
              f"{rate:.1f} updates/s" if rate else "", note]
-    return fig.render(), " · ".join(p for p in parts if p)
+    return " · ".join(p for p in parts if p)
 
 
-def _shade(prob: np.ndarray) -> np.ndarray:
-    """Orange where P(class 1) is near 0, blue near 1, white at 1/2: (H, W) -> (H, W, 3) uint8."""
-    colours = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in CLASS_COLORS], dtype=np.float64)
-    side = np.where(prob[..., None] >= 0.5, colours[1], colours[0])  # (H, W, 3)
-    strength = 0.6 * np.abs(2 * prob[..., None] - 1)  # 0 at p = 1/2
-    return (255 + strength * (side - 255)).round().astype(np.uint8)
+def _tune(state: CState, v: dict) -> None:
+    state.tune = {k: v[k] for k in TUNE_KEYS}
 
 
 def train_frames(state: CState, v: dict, limits: Limits):
-    state.lr, state.l2, state.batch = float(v["lr"]), float(v["l2"]), int(v["batch"])
+    _tune(state, v)
     try:
         with state.lock:
             ensure_net(state, v)
@@ -125,9 +238,9 @@ def train_frames(state: CState, v: dict, limits: Limits):
         return
 
     def train(deadline: float, steps_left: int) -> int:
-        before = state.net.steps
+        before, t = state.net.steps, state.tune
         while True:  # whole epochs: a few milliseconds each for 400 points
-            state.net.train(1, state.lr, state.l2, state.batch)
+            state.net.train(1, float(t["lr"]), float(t["l2"]), int(t["batch"]), l1=float(t["l1"]))
             if state.net.diverged:
                 return -1
             if time.perf_counter() >= deadline or state.net.steps - before >= steps_left:
@@ -144,13 +257,60 @@ def train_frames(state: CState, v: dict, limits: Limits):
 
 def reset(state: CState, v: dict) -> tuple[str, str]:
     state.stop.set()
+    _tune(state, v)
     with state.lock:
         state.net, state.key = None, ()
         try:
             ensure_net(state, v)
         except DlfError as exc:
             return render(state, f"⚠ {exc}")
-        return render(state, "ready: press Train")
+        return render(state, "ready: press Train or Step")
+
+
+def step(state: CState, v: dict) -> tuple[str, str]:
+    """One gradient step on one batch (the session's training, if running, stops first)."""
+    state.stop.set()
+    _tune(state, v)
+    with state.lock:
+        try:
+            ensure_net(state, v)
+            t = state.tune
+            state.net.step(float(t["lr"]), float(t["l2"]), int(t["batch"]), l1=float(t["l1"]))
+        except DlfError as exc:
+            return render(state, f"⚠ {exc}")
+        _record(state)
+        return render(state, "one step taken")
+
+
+def resize(hidden: str, cmd: str) -> str:
+    """The hidden-layer text after a + or - press: 'layer+', 'layer-', 'n+ <layer>' or 'n- <layer>'."""
+    widths = list(pg.parse_hidden(hidden))
+    if cmd == "layer+" and len(widths) < pg.MAX_LAYERS:
+        widths.append(widths[-1] if widths else 2)
+    elif cmd == "layer-" and widths:
+        widths.pop()
+    elif cmd[:2] in ("n+", "n-") and cmd[3:].isdigit() and 1 <= int(cmd[3:]) <= len(widths):
+        k = int(cmd[3:]) - 1
+        widths[k] = min(max(widths[k] + (1 if cmd[1] == "+" else -1), 1), pg.MAX_WIDTH)
+    return ", ".join(map(str, widths)) or "0"
+
+
+def set_weight(state: CState, v: dict, where: str, value: float | None) -> tuple[str, str]:
+    """Set the weight named 'layer to from' (as a click on it fills in) to `value`, and redraw."""
+    with state.lock:
+        try:
+            ensure_net(state, v)
+            parts = where.split()
+            if len(parts) != 3 or not all(p.isdigit() for p in parts):
+                raise DlfError("click a weight in the figure first (it fills in which weight to set)")
+            if value is None:
+                raise DlfError("type the new value of the weight, a number between -100 and 100")
+            layer, to, frm = map(int, parts)
+            state.net.set_weight(layer, to, frm, float(value))
+        except DlfError as exc:
+            return render(state, f"⚠ {exc}")
+        _record(state)
+        return render(state, f"weight set to {float(value):g}")
 
 
 def build(limits: Limits) -> dict:
@@ -162,14 +322,24 @@ def build(limits: Limits) -> dict:
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             with gr.Row():
-                train_b = gr.Button("Train", variant="primary", elem_id=f"{TAB}-train", min_width=80)
-                stop_b = gr.Button("Stop", elem_id=f"{TAB}-stop", min_width=80)
-                reset_b = gr.Button("Reset", elem_id=f"{TAB}-reset", min_width=80)
+                train_b = gr.Button("Train", variant="primary", elem_id=f"{TAB}-train", min_width=70)
+                stop_b = gr.Button("Stop", elem_id=f"{TAB}-stop", min_width=70)
+                step_b = gr.Button("Step", elem_id=f"{TAB}-step", min_width=70)
+                reset_b = gr.Button("Reset", elem_id=f"{TAB}-reset", min_width=70)
             comps = widgets.controls(TAB, FIELDS)
+            with gr.Row():
+                layer_add = gr.Button("+ layer", size="sm", elem_id=f"{TAB}-layer-add", min_width=60)
+                layer_del = gr.Button("\u2212 layer", size="sm", elem_id=f"{TAB}-layer-remove", min_width=60)
+            with gr.Row():
+                weight_at = gr.Textbox(label="weight (layer, to, from)", interactive=False, elem_id=f"{TAB}-weight",
+                                       placeholder="click a weight in the figure", max_lines=1)
+                weight_val = gr.Number(label="its value", elem_id=f"{TAB}-weight-value", minimum=-100, maximum=100)
+            weight_b = gr.Button("Set weight", size="sm", elem_id=f"{TAB}-weight-set")
         with gr.Column(scale=3):
             status = widgets.status_box(TAB)
-            fig = widgets.plot(TAB)
+            fig = gr.HTML(elem_id=f"{TAB}-plot", js_on_load=CLICK_JS)
     widgets.link_row(TAB, FIELDS, comps)
+    by_name = dict(zip((f.name for f in FIELDS), comps))
     inputs, outputs = {state, *comps}, [fig, status]
 
     def values(data: dict) -> dict:
@@ -178,21 +348,49 @@ def build(limits: Limits) -> dict:
     def on_train(data: dict):
         yield from train_frames(data[state], values(data), limits)
 
-    def on_reset(data: dict) -> tuple[str, str]:
-        return reset(data[state], values(data))
+    def on_resize(data: dict, cmd: str) -> tuple:
+        v = values(data)
+        try:
+            v["hidden"] = resize(v["hidden"], cmd)
+        except DlfError as exc:
+            return (*render(data[state], f"⚠ {exc}"), gr.update())
+        return (*reset(data[state], v), v["hidden"])
 
-    def on_tune(data: dict) -> None:
+    def on_click(data: dict, evt: gr.EventData) -> tuple:
+        cmd = str((evt._data or {}).get("cmd", ""))[:20]
+        if cmd.startswith("w "):
+            s, where = data[state], cmd[2:]
+            layer, to, frm = map(int, where.split())
+            with s.lock:
+                w = float(s.net.params[2 * (layer - 1)][to, frm]) if s.net else None
+            note = f"weight from unit {frm + 1} to unit {to + 1} of layer {layer}: edit its value, press Set weight"
+            return (gr.update(), note, gr.update(), where, w)
+        if cmd[:2] in ("n+", "n-"):
+            return (*on_resize(data, cmd), gr.update(), gr.update())
+        return (gr.update(),) * 5
+
+    def on_tune(data: dict) -> tuple[str, str]:
         v, s = values(data), data[state]
-        s.lr, s.l2, s.batch = float(v["lr"]), float(v["l2"]), int(v["batch"])
+        _tune(s, v)
+        with s.lock:
+            return render(s, "settings changed") if s.net is not None else (gr.update(), gr.update())
 
-    train_ev = train_b.click(on_train, inputs, outputs, api_name=f"{TAB}_train", concurrency_limit=limits.max_training,
+    hidden = by_name["hidden"]
+    train_ev = train_b.click(on_train, inputs, outputs, api_visibility="private", concurrency_limit=limits.max_training,
                              concurrency_id="train", **widgets.QUIET)
-    stop_b.click(lambda s: s.stop.set(), state, None, api_name=f"{TAB}_stop", queue=False)
-    reset_b.click(on_reset, inputs, outputs, api_name=f"{TAB}_reset", **widgets.QUIET)
-    by_name = dict(zip((f.name for f in FIELDS), comps))
+    stop_b.click(lambda s: s.stop.set(), state, None, api_visibility="private", queue=False)
+    step_b.click(lambda d: step(d[state], values(d)), inputs, outputs, api_visibility="private", **widgets.QUIET)
+    reset_b.click(lambda d: reset(d[state], values(d)), inputs, outputs, api_visibility="private", **widgets.QUIET)
+    for button, cmd in ((layer_add, "layer+"), (layer_del, "layer-")):
+        button.click(lambda d, c=cmd: on_resize(d, c), inputs, [*outputs, hidden], api_visibility="private",
+                     **widgets.QUIET)
+    fig.click(on_click, inputs, [*outputs, hidden, weight_at, weight_val], api_visibility="private", **widgets.QUIET)
+    weight_b.click(lambda d: set_weight(d[state], values(d), d[weight_at], d[weight_val]),
+                   {*inputs, weight_at, weight_val}, outputs, api_visibility="private", **widgets.QUIET)
     for name in DATA_KEYS + NET_KEYS:
         event = by_name[name].submit if name == "hidden" else by_name[name].input
-        event(on_reset, inputs, outputs, api_name=False, **widgets.LIVE)
-    for name in ("lr", "l2", "batch"):
-        by_name[name].input(on_tune, inputs, None, api_name=False, **widgets.LIVE)
-    return {"fields": FIELDS, "comps": comps, "refresh": (on_reset, inputs, outputs), "events": (train_ev,)}
+        event(lambda d: reset(d[state], values(d)), inputs, outputs, api_visibility="private", **widgets.LIVE)
+    for name in TUNE_KEYS:
+        by_name[name].input(on_tune, inputs, outputs, api_visibility="private", **widgets.LIVE)
+    refresh = (lambda d: reset(d[state], values(d)), inputs, outputs)
+    return {"fields": FIELDS, "comps": comps, "refresh": refresh, "events": (train_ev,)}

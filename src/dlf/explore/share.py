@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-Kind = Literal["float", "int", "choice", "multi", "text"]
+Kind = Literal["float", "int", "choice", "multi", "text", "bool"]
 TAB_KEY = "tab"  # not "page": gradio keeps that query parameter for its own multi-page apps
 
 
@@ -44,21 +44,25 @@ class Field:
         if self.kind in ("float", "int"):
             v = float(value)
             if not math.isfinite(v):
-                raise ValueError(f"{self.name}: not a finite number")
+                raise ValueError(f"{self.label}: not a finite number")
             v = min(max(v, self.lo if self.lo is not None else v), self.hi if self.hi is not None else v)
             return int(round(v)) if self.kind == "int" else v
         if self.kind == "choice":
             for c in self.choices:
                 if str(c) == str(value) or (isinstance(c, float) and _same_number(c, value)):
                     return c
-            raise ValueError(f"{self.name}: {value!r} is not one of {self.choices}")
+            raise ValueError(f"{self.label}: {value!r} is not one of {', '.join(map(str, self.choices))}")
+        if self.kind == "bool":
+            if isinstance(value, bool) or str(value).lower() in ("true", "false", "1", "0", "on", "off"):
+                return value if isinstance(value, bool) else str(value).lower() in ("true", "1", "on")
+            raise ValueError(f"{self.label}: {value!r} is neither on nor off")
         if self.kind == "multi":
             items = value.split(",") if isinstance(value, str) else list(value)
             picked = [c for c in self.choices if c in {str(i).strip() for i in items}]
             return picked
         text = str(value)
         if len(text) > self.max_len:
-            raise ValueError(f"{self.name}: longer than {self.max_len} characters")
+            raise ValueError(f"the {self.label} is {len(text)} characters long; keep it under {self.max_len}")
         return text
 
     def format(self, value: Any) -> str:
@@ -66,6 +70,8 @@ class Field:
             return ",".join(str(v) for v in value)
         if self.kind == "float":
             return f"{float(value):.6g}"
+        if self.kind == "bool":
+            return "on" if value else "off"
         return str(value)
 
 
@@ -80,14 +86,19 @@ def defaults(fields: Sequence[Field]) -> dict[str, Any]:
     return {f.name: f.default for f in fields}
 
 
-def values_of(fields: Sequence[Field], raw: Sequence[Any]) -> dict[str, Any]:
-    """The widgets' values (in field order) as a dict, each coerced; a bad value falls back to the default."""
+def values_of(fields: Sequence[Field], raw: Sequence[Any], problems: list[str] | None = None) -> dict[str, Any]:
+    """The widgets' values (in field order) as a dict, each coerced; a bad value falls back to the default.
+
+    Each value refused is said, in the page's words, in `problems` (when given), so the page can show why.
+    """
     out: dict[str, Any] = {}
     for f, v in zip(fields, raw):
         try:
             out[f.name] = f.coerce(v)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError) as exc:
             out[f.name] = f.default
+            if problems is not None:
+                problems.append(str(exc))
     return out
 
 

@@ -27,6 +27,8 @@ def control(page: str, f: Field) -> gr.components.Component:
         if len(f.choices) <= 4:
             return gr.Radio(list(f.choices), value=f.default, **common)
         return gr.Dropdown(list(f.choices), value=f.default, **common)
+    if f.kind == "bool":
+        return gr.Checkbox(value=f.default, **common)
     if f.kind == "multi":
         return gr.CheckboxGroup(list(f.choices), value=list(f.default), **common)
     return gr.Textbox(value=f.default, max_lines=1, **common)
@@ -36,9 +38,13 @@ def controls(page: str, fields: Sequence[Field]) -> list[gr.components.Component
     return [control(page, f) for f in fields]
 
 
-def read(fields: Sequence[Field], comps: Sequence[gr.components.Component], data: dict) -> dict[str, Any]:
-    """The checked values of the widgets from the dict gradio passes when the inputs are given as a set."""
-    return share.values_of(fields, [data[c] for c in comps])
+def read(fields: Sequence[Field], comps: Sequence[gr.components.Component], data: dict,
+         problems: list[str] | None = None) -> dict[str, Any]:
+    """The checked values of the widgets from the dict gradio passes when the inputs are given as a set.
+
+    A value refused falls back to its default and, when `problems` is given, is said there in the page's words.
+    """
+    return share.values_of(fields, [data[c] for c in comps], problems)
 
 
 def link_row(page: str, fields: Sequence[Field], comps: Sequence[gr.components.Component]) -> None:
