@@ -1,7 +1,7 @@
 """Experiment `word2vec`: unsupervised word vectors, learned by predicting the words around each word.
 
-Skip-gram or CBOW with negative sampling (Mikolov et al. 2013) on a text8-style corpus, by default the 10-million-word
-`text/corpus.txt` of the data folder. The maths and the SGD kernel are in dlf.text.w2v, the vocabulary and the two
+Skip-gram or CBOW with negative sampling (Mikolov et al. 2013) on a corpus of space-separated words, by default text8
+(17 M words of Wikipedia, `dlf data download text8`), or any file given with --corpus. The maths and the SGD kernel are in dlf.text.w2v, the vocabulary and the two
 word distributions in dlf.text.vocab, the scores in dlf.text.evaluate. word2vec is shallow and has its own SGD
 kernel (compiled by numba, run by `--threads` threads at once), so it does not use the deep-model Trainer.
 
@@ -47,7 +47,7 @@ PLOT_WORDS = ("france", "paris", "germany", "berlin", "italy", "rome", "spain", 
 @dataclass
 class Config(BaseConfig):
     corpus: str | None = None
-    """Text file of words separated by spaces; None: text/corpus.txt in the data folder (see --data-dir)."""
+    """Text file of words separated by spaces; None: text8 in the data folder (dlf data download text8)."""
     model: Literal["skipgram", "cbow"] = "skipgram"
     """skipgram: each word's vector predicts the words around it; cbow: the mean of the context predicts the word."""
     dim: int = 100
@@ -124,13 +124,13 @@ def run(cfg: Config, run) -> dict:
 
 
 def corpus_path(cfg: Config, data_dir) -> Path:
-    """--corpus, or text/corpus.txt (or .gz) found through the data lookup."""
+    """--corpus, or text8/text8 (or .gz) found through the data lookup."""
     if cfg.corpus:
         path = Path(cfg.corpus).expanduser()
         if not path.is_file():
             raise DataError(f"--corpus {path}: no such file; give the path of a text file of space-separated words")
         return path
-    return find_file(locate("text", ["corpus.txt"], data_dir), "corpus.txt")
+    return find_file(locate("text8", ["text8"], data_dir), "text8")
 
 
 def eval_folder(data_dir) -> Path:
