@@ -127,7 +127,7 @@ def test_checkpoint_restores_model_optimizer_and_rng_exactly(tmp_path):
 def test_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
     cfg = TrainConfig(epochs=10, batch_size=32, lr=0.01, ckpt_every=5, device="cpu")
     run = Run.create(tmp_path / "run", "{}")
-    with pytest.raises(TrainingDiverged, match="at step 13;.*step-00000010"):
+    with pytest.raises(TrainingDiverged, match="diverged at step 13: loss is nan;.*step-00000010"):
         Trainer(cfg, run, Linear(nan_at=13), linear_data()).fit()
     last = checkpoint.complete(tmp_path / "run" / "checkpoints")[-1]
     assert last.name == "step-00000010"
@@ -135,15 +135,24 @@ def test_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_p
     assert all(torch.isfinite(v).all() for k, v in weights.items() if k.startswith("model."))
 
 
-def test_nan_run_exits_non_zero_with_one_line(tmp_path, mnist_dir, capsys):
+def test_nan_run_exits_non_zero_with_one_line(tmp_path, mnist_dir, capsys, monkeypatch):
     from dlf.cli import main
+    from dlf.experiments._mnist import Classifier
 
-    code = main(["run", "mnist-mlp", "--out", str(tmp_path / "r"), "--data-dir", str(mnist_dir), "--lr", "1e30",
-                 "--optimizer", "sgd", "--momentum", "0", "--batch-size", "64", "--max-steps", "50", "--quiet",
-                 "--device", "cpu"])
+    step = Classifier.training_step
+
+    def inf_at_step_7(self, batch):  # a loss that overflows, as a far too large learning rate makes it
+        out = step(self, batch)
+        self.calls = getattr(self, "calls", 0) + 1
+        return {**out, "loss": out["loss"] * (float("inf") if self.calls == 7 else 1.0)}
+
+    monkeypatch.setattr(Classifier, "training_step", inf_at_step_7)
+    code = main(["run", "mnist-mlp", "--out", str(tmp_path / "r"), "--data-dir", str(mnist_dir), "--hidden", "16",
+                 "--batch-size", "64", "--max-steps", "50", "--ckpt-every", "5", "--quiet", "--device", "cpu"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 3
-    assert len(err) == 1 and "loss is" in err[0] and "at step" in err[0]
+    assert err == [f"dlf: error: training diverged at step 7: loss is inf; the last good checkpoint is "
+                   f"{tmp_path / 'r' / 'checkpoints' / 'step-00000005'}; lower --lr or set --grad-clip"]
 
 
 def _train_args(out: Path, data: Path) -> list[str]:

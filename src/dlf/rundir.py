@@ -54,6 +54,35 @@ def default_out(name: str, root: str | os.PathLike = "runs") -> Path:
     return Path(root) / f"{name}-{stamp}"
 
 
+def _metrics_record(raw: bytes) -> dict[str, Any] | None:
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    ok = isinstance(record, dict) and isinstance(record.get("step"), int)
+    return record if ok else None
+
+
+def read_metrics_file(path: Path) -> list[tuple[dict[str, Any], str]]:
+    """Each line of a metrics.jsonl as (record, line). A last line without its newline that starts like a record
+    is a write cut short by a kill and is left out; any other line that is not a record is a one-line error."""
+    *lines, tail = path.read_bytes().split(b"\n")  # tail: b"" when the file ends with a newline
+    out = []
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        record = _metrics_record(raw)
+        if record is None:
+            raise DlfError(f"{path} line {number} is not a metrics record: the run folder is damaged; "
+                           "restore that file or start a new run")
+        out.append((record, raw.decode("utf-8")))
+    head = b'{"step": '
+    if tail.strip() and not (tail.startswith(head) or head.startswith(tail)):
+        raise DlfError(f"{path} ends in {len(tail)} bytes that are not a metrics record: the run folder is damaged; "
+                       "restore that file or start a new run")
+    return out
+
+
 class Run:
     """A run directory: config, metrics, summary, plots. Only rank 0 writes (`enabled=False` elsewhere)."""
 
@@ -95,17 +124,13 @@ class Run:
         self._metrics.flush()
 
     def truncate_metrics(self, last_step: int) -> None:
-        """On resume: drop metric lines logged after the checkpoint (and any half-written last line)."""
+        """On resume: drop metric lines logged after the checkpoint (and a last line torn by a kill)."""
         path = self.path / "metrics.jsonl"
         if not self.enabled or not path.exists():
             return
         kept = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                break
-            if record.get("step", 0) > last_step:
+        for record, line in read_metrics_file(path):
+            if record["step"] > last_step:
                 break
             kept.append(line + "\n")
         atomic_write_text(path, "".join(kept))
@@ -114,7 +139,7 @@ class Run:
         path = self.path / "metrics.jsonl"
         if not path.exists():
             return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return [record for record, _ in read_metrics_file(path)]
 
     # results -----------------------------------------------------------------------------------------------
     def write_summary(self, summary: dict[str, Any], timing: dict[str, Any] | None = None) -> None:

@@ -42,7 +42,7 @@ class Agent(Task):
         self._wall_before, self._clock = 0.0, time.perf_counter()
         self._envs = self._collector = self._evaluator = None
 
-    # the environments (not module state: rebuilt on demand, restarted at every checkpoint) ---------------------
+    # the environments (not module state: built on demand; their state travels in checkpoints as JSON) -------
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
@@ -65,12 +65,13 @@ class Agent(Task):
         return self.policy.act(obs_t, greedy=True).cpu().numpy()
 
     def ready_collector(self, trainer) -> Collector:
-        """The collector; its episodes restart (seeded by seed and update) at start and after every checkpoint.
+        """The collector, its episodes started (seeded by the agent's seed) on first use.
 
-        Restarting where a checkpoint is written makes a resumed run continue exactly as an uninterrupted one.
+        After that the episodes run on across updates and checkpoints: a checkpoint stores the environments'
+        state (state_json), so a resumed run continues exactly, and --ckpt-every never changes training.
         """
         collector = self.collector()
-        if collector.obs is None or trainer.step % trainer.cfg.ckpt_every == 0:
+        if collector.obs is None:
             collector.reset(self.seed * 1_000_003 + trainer.step)
         return collector
 
@@ -130,13 +131,16 @@ class Agent(Task):
     def state_json(self) -> dict:
         return {"env_steps": self.env_steps, "updates": self.updates, "episodes": self.episodes,
                 "next_eval": self.next_eval, "solved_at": self.solved_at, "evals": self.evals,
-                "wall_s": self.elapsed(), "eval_s": self.eval_s, "solve_wall_s": self.solve_wall_s}
+                "wall_s": self.elapsed(), "eval_s": self.eval_s, "solve_wall_s": self.solve_wall_s,
+                "collector": self._collector.state_json() if self._collector is not None else {}}
 
     def load_state_json(self, state: dict) -> None:
         for key in ("env_steps", "updates", "episodes", "next_eval", "solved_at", "eval_s", "solve_wall_s"):
             setattr(self, key, state[key])
         self.evals = [tuple(e) for e in state["evals"]]
         self._wall_before, self._clock = state["wall_s"], time.perf_counter()
+        if state.get("collector"):
+            self.collector().load_state_json(state["collector"])
 
     def close(self) -> None:
         for env in (self._envs, self._evaluator):

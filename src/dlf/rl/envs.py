@@ -44,6 +44,41 @@ def make_vec(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
     return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
 
 
+def get_state(envs: gym.vector.VectorEnv) -> dict:
+    """Everything that decides what `envs` do next, as JSON: each copy's physical state, step counter and RNG.
+
+    Checkpoints store it, so that a resumed run steps on from exactly where it stopped and the checkpoint
+    cadence never changes training (no restart of the episodes where a checkpoint is written).
+    """
+    if isinstance(envs, gym.vector.SyncVectorEnv):  # N Python copies, each TimeLimit(...(AcrobotEnv))
+        return {"kind": "sync", "autoreset": envs._autoreset_envs.tolist(),
+                "copies": [{"state": np.asarray(e.unwrapped.state).tolist(), "elapsed": e._elapsed_steps,
+                            "rng": e.unwrapped.np_random.bit_generator.state} for e in envs.envs]}
+    env = envs.unwrapped  # numpy-vectorised CartPole: state (4, N), steps (N,), prev_done (N,), one RNG
+    return {"kind": "numpy", "state": env.state.tolist(), "steps": env.steps.tolist(),
+            "prev_done": env.prev_done.tolist(), "rng": env.np_random.bit_generator.state}
+
+
+def set_state(envs: gym.vector.VectorEnv, state: dict) -> None:
+    """Put `envs` back into a state from get_state (they must have been reset once)."""
+    if isinstance(envs, gym.vector.SyncVectorEnv):
+        if state["kind"] != "sync" or len(state["copies"]) != envs.num_envs:
+            raise ValueError("the saved environments do not match")
+        envs._autoreset_envs = np.array(state["autoreset"], dtype=np.bool_)
+        for e, saved in zip(envs.envs, state["copies"]):
+            e.unwrapped.state = np.array(saved["state"], dtype=np.asarray(e.unwrapped.state).dtype)
+            e._elapsed_steps = int(saved["elapsed"])
+            e.unwrapped.np_random.bit_generator.state = saved["rng"]
+        return
+    env = envs.unwrapped
+    if state["kind"] != "numpy" or np.shape(state["state"]) != env.state.shape:
+        raise ValueError("the saved environments do not match")
+    env.state = np.array(state["state"], dtype=env.state.dtype)
+    env.steps = np.array(state["steps"], dtype=env.steps.dtype)
+    env.prev_done = np.array(state["prev_done"], dtype=np.bool_)
+    env.np_random.bit_generator.state = state["rng"]
+
+
 def sizes(env_id: str) -> tuple[int, int]:
     """(observation size, number of actions) of a discrete-action environment."""
     env = gym.make(env_id)

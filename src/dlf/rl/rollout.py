@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from dlf.rl import envs as rl_envs
 from dlf.rl.policy import ActorCritic
 
 
@@ -48,6 +49,23 @@ class Collector:
         n = len(self.obs)
         self.prev_done = np.zeros(n, dtype=bool)
         self.ep_return, self.ep_length = np.zeros(n), np.zeros(n, dtype=np.int64)
+
+    def state_json(self) -> dict:
+        """The environments' state and the episodes in progress (for checkpoints); {} before the first reset."""
+        if self.obs is None:
+            return {}
+        return {"envs": rl_envs.get_state(self.envs), "obs": self.obs.tolist(), "prev_done": self.prev_done.tolist(),
+                "ep_return": self.ep_return.tolist(), "ep_length": self.ep_length.tolist()}
+
+    def load_state_json(self, state: dict) -> None:
+        """Continue exactly where state_json was taken (float32 observations round-trip exactly through JSON)."""
+        if not state:
+            return
+        self.envs.reset(seed=0)  # a first reset, which gymnasium requires before its state can be set
+        rl_envs.set_state(self.envs, state["envs"])
+        self.obs = np.array(state["obs"], dtype=np.float32)
+        self.prev_done = np.array(state["prev_done"], dtype=bool)
+        self.ep_return, self.ep_length = np.array(state["ep_return"]), np.array(state["ep_length"], dtype=np.int64)
 
     def collect(self, policy: ActorCritic, steps: int | None, first_episode_only: bool = False) -> Rollout:
         """`steps` steps of every copy; or, with first_episode_only, until each copy has finished one episode."""

@@ -1,29 +1,48 @@
-"""Checkpoints as safetensors + JSON, written atomically, no pickle.
+"""Checkpoints as safetensors + JSON, written atomically, checksummed, no pickle.
 
     RUN/checkpoints/step-00000500/
         tensors.safetensors   model weights, optimizer moments, torch RNG states
         state.json            step, optimizer hyper-parameters, python/numpy RNG, trainer counters
+        checksums.json        the SHA-256 of the two files above
 
 A checkpoint is built in a temporary folder and renamed into place, so a run killed at any moment (SIGKILL
 included) leaves only complete checkpoints behind; half-built `.tmp-*` folders are ignored and swept up.
+
+A run folder is verified, not trusted: loading checks both files against their checksums, then every tensor's
+name and shape against the model and the RNG states against their generators, before anything is changed.
+A checkpoint that fails (truncated, zero-filled, garbled, a missing file, a wrong shape, a state.json of {})
+raises `CheckpointDamaged` in one line; `load_newest_good` then says so and falls back to the previous one,
+which is why at least two checkpoints are always kept.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
 import shutil
+import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+import safetensors
+import safetensors.torch
 import torch
-from safetensors.torch import load_file, save_file
 
 from dlf.errors import DlfError
 
 PREFIX = "step-"
+DAMAGED = "damaged-"  # a damaged checkpoint moved aside on resume keeps its name after this prefix
+TENSORS, STATE, SUMS = "tensors.safetensors", "state.json", "checksums.json"
+MIN_KEEP = 2  # the newest checkpoint and the one before it, to fall back on if the newest is damaged
+T = TypeVar("T")
+
+
+class CheckpointDamaged(DlfError):
+    """A checkpoint that fails its checksum, cannot be parsed, or does not fit the model."""
 
 
 def _fsync_dir(path: Path) -> None:
@@ -84,9 +103,18 @@ def _optimizer_join(name: str, tensors: dict[str, torch.Tensor], meta: dict[str,
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
+def _write(path: Path, data: bytes) -> str:
+    """Write `data` to `path`, flushed to disk; return its SHA-256."""
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return hashlib.sha256(data).hexdigest()
+
+
 def save(folder: Path, step: int, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
-         extra: dict[str, Any], keep: int = 2) -> Path:
-    """Write checkpoint `step` atomically into folder/step-XXXXXXXX and keep only the `keep` newest."""
+         extra: dict[str, Any], keep: int = MIN_KEEP) -> Path:
+    """Write checkpoint `step` atomically into folder/step-XXXXXXXX and keep the `keep` newest (at least 2)."""
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"{PREFIX}{step:08d}"
     if final.exists():
@@ -103,15 +131,13 @@ def save(folder: Path, step: int, model: torch.nn.Module, optimizers: dict[str, 
     tmp = folder / f".tmp-{step:08d}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    save_file(tensors, str(tmp / "tensors.safetensors"))
-    with open(tmp / "state.json", "w", encoding="utf-8") as fh:
-        json.dump(meta, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
+    sums = {TENSORS: _write(tmp / TENSORS, safetensors.torch.save(tensors)),
+            STATE: _write(tmp / STATE, json.dumps(meta).encode("utf-8"))}
+    _write(tmp / SUMS, json.dumps(sums, indent=1).encode("utf-8"))
     _fsync_dir(tmp)
     os.rename(tmp, final)
     _fsync_dir(folder)
-    for old in complete(folder)[:-keep]:
+    for old in complete(folder)[:-max(keep, MIN_KEEP)]:
         shutil.rmtree(old, ignore_errors=True)
     return final
 
@@ -130,23 +156,117 @@ def latest(folder: Path) -> Path | None:
     return found[-1] if found else None
 
 
+# verified loading ---------------------------------------------------------------------------------------------
+def read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The tensors and state.json of checkpoint `path`, both checked against checksums.json first."""
+    try:
+        sums = json.loads((path / SUMS).read_bytes())
+        if not isinstance(sums, dict):
+            raise ValueError("not an object")
+    except FileNotFoundError:
+        raise CheckpointDamaged(f"{SUMS} is missing") from None
+    except (OSError, ValueError) as exc:
+        raise CheckpointDamaged(f"{SUMS} is unreadable ({type(exc).__name__})") from None
+    data = {}
+    for name in (TENSORS, STATE):
+        try:
+            data[name] = (path / name).read_bytes()
+        except FileNotFoundError:
+            raise CheckpointDamaged(f"{name} is missing") from None
+        except OSError as exc:
+            raise CheckpointDamaged(f"{name} is unreadable ({exc.strerror})") from None
+        if hashlib.sha256(data[name]).hexdigest() != sums.get(name):
+            raise CheckpointDamaged(f"{name} does not match its checksum ({len(data[name])} bytes)")
+    try:
+        tensors = safetensors.torch.load(data[TENSORS])
+        meta = json.loads(data[STATE])
+    except (safetensors.SafetensorError, ValueError) as exc:
+        raise CheckpointDamaged(f"it cannot be parsed ({type(exc).__name__})") from None
+    missing = [k for k in ("step", "rng", "optimizers", "extra") if not isinstance(meta, dict) or k not in meta]
+    if missing:
+        raise CheckpointDamaged(f"{STATE} lacks {', '.join(missing)}")
+    return tensors, meta
+
+
+def _check_model(tensors: dict[str, torch.Tensor], model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The model's weights from `tensors`, after checking that names and shapes fit and values are finite."""
+    weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    expected = model.state_dict()
+    if set(weights) != set(expected):
+        odd = sorted(set(weights) ^ set(expected))
+        raise CheckpointDamaged(f"its weights do not fit the model ({len(odd)} names differ, e.g. {odd[0]})")
+    for k, v in weights.items():
+        if v.shape != expected[k].shape:
+            raise CheckpointDamaged(f"weight {k} has shape {tuple(v.shape)}; the model needs "
+                                    f"{tuple(expected[k].shape)}")
+        if v.is_floating_point() and not torch.isfinite(v).all():
+            raise CheckpointDamaged(f"weight {k} holds NaN or infinite values")
+    return weights
+
+
+def _check_rng(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """Set the saved RNG states on throw-away generators: a bad state fails here, before anything changes."""
+    try:
+        torch.Generator().set_state(tensors["rng.torch"])
+        kind, pos, has_gauss, gauss = meta["rng"]["numpy"]
+        np.random.RandomState().set_state((kind, tensors["rng.numpy"].numpy().astype(np.uint32), pos, has_gauss,
+                                           gauss))
+        version, internal, gauss_next = meta["rng"]["python"]
+        random.Random().setstate((version, tuple(internal), gauss_next))
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
+        raise CheckpointDamaged(f"its RNG state is invalid ({type(exc).__name__})") from None
+
+
 def load(path: Path, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
          device: torch.device) -> dict[str, Any]:
-    """Restore model, optimizers and RNG states from checkpoint folder `path`; return its state.json."""
+    """Restore model, optimizers and RNG states from checkpoint folder `path` (verified); return its state.json."""
+    tensors, meta = read(path)
+    weights = _check_model(tensors, model)
+    _check_rng(tensors, meta)
     try:
-        tensors = load_file(str(path / "tensors.safetensors"))
-        meta = json.loads((path / "state.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DlfError(f"checkpoint {path} is unreadable ({exc}); delete it to resume from an earlier one") from None
-    weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-    model.load_state_dict(weights)
-    for name, opt in optimizers.items():
-        opt.load_state_dict(_optimizer_join(name, tensors, meta["optimizers"][name]))
+        model.load_state_dict(weights)
+        for name, opt in optimizers.items():
+            opt.load_state_dict(_optimizer_join(name, tensors, meta["optimizers"][name]))
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+        raise CheckpointDamaged(f"its optimizer state does not fit ({type(exc).__name__})") from None
     set_rng_state(tensors, meta["rng"])
     return meta
 
 
-def load_weights(path: Path, model: torch.nn.Module) -> None:
-    """Only the model weights (for sampling or evaluating a finished run)."""
-    tensors = load_file(str(path / "tensors.safetensors"))
-    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+def load_newest_good(folder: Path, restore: Callable[[Path], T], move_aside: bool = False,
+                     quiet: bool = False) -> tuple[Path, T] | None:
+    """`restore(path)` on the newest checkpoint; if it is damaged, say so and try the one before, and so on.
+
+    None when `folder` holds no checkpoint; a one-line CheckpointDamaged when none is good. With `move_aside`,
+    a damaged checkpoint is renamed damaged-step-XXXXXXXX, so that training can write that step again.
+    """
+    tried = []
+    for path in reversed(complete(folder)):
+        try:
+            return path, restore(path)
+        except CheckpointDamaged as exc:
+            tried.append(f"{path.name} ({exc})")
+            note = ""
+            if move_aside:
+                aside = path.with_name(DAMAGED + path.name)
+                shutil.rmtree(aside, ignore_errors=True)
+                os.rename(path, aside)
+                note = f", moved aside to {aside.name}"
+            if not quiet:
+                print(f"warning: checkpoint {path} is damaged: {exc}{note}; trying the previous one", file=sys.stderr)
+    if tried:
+        raise CheckpointDamaged(f"no usable checkpoint in {folder}: {'; '.join(tried)}; start again with a new --out")
+    return None
+
+
+def load_weights(path: Path, model: torch.nn.Module) -> Path:
+    """Only the model weights (for sampling or evaluating a finished run), from the newest good checkpoint in
+    the folder of `path` (`path` itself unless it is damaged, which is said). Returns the checkpoint used."""
+
+    def weights_only(p: Path) -> None:
+        model.load_state_dict(_check_model(read(p)[0], model))
+
+    found = load_newest_good(path.parent, weights_only) if path.parent.exists() else None
+    if found is None:
+        raise CheckpointDamaged(f"checkpoint {path} is missing")
+    return found[0]

@@ -106,7 +106,7 @@ class Trainer:
         self.last_train: dict[str, float] = {}
         self._stop_signal: int | None = None
         self.tb = self._tensorboard() if cfg.tensorboard and run.enabled else None
-        if getattr(run, "resume", False):
+        if run.resume:
             self._restore()
 
     # set-up ------------------------------------------------------------------------------------------------
@@ -132,30 +132,43 @@ class Trainer:
         return SummaryWriter(str(self.run.path / "tensorboard"))
 
     def _restore(self) -> None:
-        found = checkpoint.latest(self.ckpt_dir)
+        """Continue from the newest good checkpoint (a damaged one is reported, moved aside and skipped)."""
+        quiet = self.run.quiet or self.rank != 0
+        found = checkpoint.load_newest_good(self.ckpt_dir, self._restore_from,
+                                            move_aside=self.rank == 0 and self.run.enabled, quiet=quiet)
         if found is None:
             self.run.truncate_metrics(-1)
             return
-        meta = checkpoint.load(found, self.task, self.optimizers, self.device)
-        extra = meta["extra"]
-        self.step = meta["step"]
-        self.elapsed = float(extra.get("elapsed", 0.0))
-        self.sums = {k: torch.tensor(v, dtype=torch.float64, device=self.device) for k, v in extra["sums"].items()}
-        self.count = extra["count"]
-        self.last_val, self.last_train = extra["last_val"], extra["last_train"]
-        self.task.load_state_json(extra.get("task", {}))
-        if self.scaler is not None and extra.get("scaler"):
-            self.scaler.load_state_dict(extra["scaler"])
         self.run.truncate_metrics(self.step)
-        if not getattr(self.run, "quiet", False) and self.rank == 0:
+        if not quiet:
             print(f"resuming {self.run.path} from step {self.step}")
+
+    def _restore_from(self, path) -> None:
+        """Model, optimizers, RNG (checked by checkpoint.load), then the loop's own counters from state.json."""
+        meta = checkpoint.load(path, self.task, self.optimizers, self.device)
+        try:
+            extra = meta["extra"]
+            self.step = int(meta["step"])
+            self.elapsed = float(extra.get("elapsed", 0.0))
+            self.sums = {k: torch.tensor(float(v), dtype=torch.float64, device=self.device)
+                         for k, v in extra["sums"].items()}
+            self.count = int(extra["count"])
+            self.last_val, self.last_train = dict(extra["last_val"]), dict(extra["last_train"])
+            self.task.load_state_json(extra.get("task", {}))
+            if self.scaler is not None and extra.get("scaler"):
+                self.scaler.load_state_dict(extra["scaler"])
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            reason = f"{type(exc).__name__}: {str(exc)[:80]}"
+            raise checkpoint.CheckpointDamaged(f"its state.json is inconsistent ({reason})") from None
+        if path.name != f"{checkpoint.PREFIX}{self.step:08d}":
+            raise checkpoint.CheckpointDamaged(f"its state.json says step {self.step}")
 
     # the loop ----------------------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
         """Train to cfg.epochs (or cfg.max_steps); returns the last train and validation metrics."""
         handlers = self._install_signals()
         bar = tqdm(total=self.total_steps, initial=self.step, desc="train", leave=False, dynamic_ncols=True,
-                   disable=True if getattr(self.run, "quiet", False) or self.rank else None)
+                   disable=True if self.run.quiet or self.rank else None)
         tick, seen = time.perf_counter(), 0
         started, elapsed0 = tick, self.elapsed
         try:
@@ -240,8 +253,8 @@ class Trainer:
         if not torch.isfinite(loss):
             ckpts = checkpoint.complete(self.ckpt_dir)
             kept = f"the last good checkpoint is {ckpts[-1]}" if ckpts else "no checkpoint was written yet"
-            raise TrainingDiverged(
-                f"loss is {loss.item()} at step {self.step + 1}; {kept}; lower --lr or set --grad-clip")
+            raise TrainingDiverged(f"training diverged at step {self.step + 1}: loss is {loss.item()}; {kept}; "
+                                   "lower --lr or set --grad-clip")
         return metrics
 
     def default_step(self, batch) -> dict[str, torch.Tensor]:
@@ -321,6 +334,11 @@ class Trainer:
     # checkpoints and signals -------------------------------------------------------------------------------
     def save(self) -> None:
         """Checkpoint now (rank 0 only); everything needed to continue exactly."""
+        bad = next((n for n, t in self.task.state_dict().items() if t.is_floating_point() and
+                    not torch.isfinite(t).all()), None)
+        if bad is not None:  # never checkpoint weights that diverged: the previous checkpoint stays the newest
+            raise TrainingDiverged(f"training diverged at step {self.step}: {bad} holds NaN or inf; "
+                                   "lower --lr or set --grad-clip")
         if self.rank == 0 and self.run.enabled:
             extra = {"sums": {k: float(v) for k, v in self.sums.items()}, "count": self.count,
                      "elapsed": self.elapsed,
