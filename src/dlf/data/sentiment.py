@@ -3,8 +3,12 @@
     <root>/sentiment/movie_reviews.jsonl    2,000 full reviews, one JSON object a line: {"id", "label", "text"}
     <root>/sentiment/rt-polarity.pos        5,331 positive review snippets, one a line (Pang & Lee 2005, "MR")
     <root>/sentiment/rt-polarity.neg        5,331 negative ones
+    <root>/imdb/reviews.jsonl               optional: 100,000 IMDB reviews (Maas et al. 2011), the same format
 
-Both are lower-cased and tokenised alike (punctuation split off by spaces, one sentence a line inside a review).
+`dlf data download movie-reviews mr` (and `imdb`) fetches them (see dlf.data.catalogue).
+
+The NLTK reviews and MR are lower-cased and tokenised alike (punctuation split off by spaces, one sentence a line
+inside a review).
 The MR files come from a latin-1 / Windows-1252 world: read as UTF-8 when they decode as such, else as latin-1
 (every byte is a character), and `normalise` then maps the Windows-1252 punctuation (curly quotes, dashes, the
 ellipsis; some reviews hold them with the high bit stripped, e.g. \\x12 for \\x92 ') to ASCII and strips accents,
@@ -32,17 +36,36 @@ PUNCTUATION = {chr(code): text for code, text in _CP1252.items()} | {chr(c - 0x8
 
 
 def find_files(reviews: str | os.PathLike | None, data_dir: str | os.PathLike | None) -> Path:
-    """The folder holding the reviews and both MR files: the folder of `reviews` if given, else the data lookup."""
+    """The folder holding both MR files: beside `reviews` if both are there, else the data lookup.
+
+    With no `reviews`, the folder must hold the default reviews too (`sentiment/` of `dlf data download
+    movie-reviews mr`). One MR file beside `reviews` without the other is an error rather than a silent mix."""
     if reviews is None:
         return locate("sentiment", [REVIEWS, *POLARITY], data_dir)
+    path = reviews_file(reviews)
+    beside = [name for name in POLARITY if (path.parent / name).is_file()]
+    if len(beside) == len(POLARITY):
+        return path.parent
+    if beside:
+        lacking = [name for name in POLARITY if name not in beside]
+        raise DataError(f"--reviews {path}: missing {', '.join(lacking)} in {path.parent}; put both MR sentence "
+                        f"files beside the reviews, or neither (then the data folder's are used)")
+    return locate("sentiment", POLARITY, data_dir)
+
+
+def reviews_file(reviews: str | os.PathLike) -> Path:
+    """The --reviews file, checked to exist."""
     path = Path(reviews).expanduser()
     if not path.is_file():
-        raise DataError(f"--reviews {path}: no such file; give the movie_reviews.jsonl file (MR files beside it)")
-    lacking = [name for name in POLARITY if not (path.parent / name).is_file()]
-    if lacking:
-        raise DataError(f"--reviews {path}: missing {', '.join(lacking)} in {path.parent}; put the MR sentence "
-                        f"files beside the reviews")
-    return path.parent
+        raise DataError(f"--reviews {path}: no such file; give a JSON-lines file of reviews, e.g. the "
+                        f"imdb/reviews.jsonl of 'dlf data download imdb'")
+    return path
+
+
+def find_reviews(reviews: str | os.PathLike | None, data_dir: str | os.PathLike | None) -> tuple[Path, Path]:
+    """(the reviews file to learn from, the folder of the MR sentences): --reviews, or the data folder's."""
+    folder = find_files(reviews, data_dir)
+    return (folder / REVIEWS if reviews is None else reviews_file(reviews)), folder
 
 
 def normalise(text: str) -> str:

@@ -26,7 +26,7 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
 
 from dlf.config import require
-from dlf.data.sentiment import REVIEWS, find_files, load_polarity, load_reviews
+from dlf.data.sentiment import find_reviews, load_polarity, load_reviews
 from dlf.errors import DataError, DlfError
 from dlf.experiments import _probe, _sentiment_plots, char_rnn
 from dlf.experiments._char_units import unit_page
@@ -40,8 +40,8 @@ REVIEW_ORDER_SEED = 0  # the reviews are joined in one fixed shuffled order, wha
 @dataclass
 class Config(char_rnn.Config):
     reviews: str | None = None
-    """JSON-lines file of reviews to learn from, with rt-polarity.pos/.neg beside it (default: sentiment/ in the
-    data folder)."""
+    """JSON-lines file of reviews to learn from (default: sentiment/movie_reviews.jsonl in the data folder; 'dlf
+    data download imdb' gives imdb/reviews.jsonl, 100,000 reviews). MR is read from beside it, else the data folder."""
     folds: int = 10
     """Folds of the stratified cross-validation on the MR sentences (the same folds for every read-out)."""
     l1_C: float = 0.0
@@ -166,8 +166,8 @@ def cpu_jobs(cfg: Config) -> int:
 
 # the experiment ---------------------------------------------------------------------------------------------
 def run(cfg: Config, run) -> dict:
-    folder = find_files(cfg.reviews, run.data_dir)
-    reviews, review_labels = load_reviews(folder / REVIEWS)
+    reviews_path, folder = find_reviews(cfg.reviews, run.data_dir)
+    reviews, review_labels = load_reviews(reviews_path)
     sentences, labels = load_polarity(folder, cfg.max_sentences)
     if min(labels.sum(), len(labels) - labels.sum()) < cfg.folds:
         raise DataError(f"{folder}: {labels.sum()} positive and {len(labels) - labels.sum()} negative MR "
