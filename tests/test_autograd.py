@@ -26,6 +26,8 @@ OPS = {
                     (0.7, -1.3)),
     "sum": (lambda a, b: ag.vsum([a, b, a * b]), lambda a, b: torch.stack([a, b, a * b]).sum(), (0.7, -1.3)),
     "mean": (lambda a, b: ag.mean([a, b, a * b]), lambda a, b: torch.stack([a, b, a * b]).mean(), (0.7, -1.3)),
+    "linear": (lambda a, b: ag.linear([a, b], [b, Value(2.0)], a), lambda a, b: a * b + b * 2.0 + a, (0.7, -1.3)),
+    "squared-error": (lambda a, b: ag.squared_error(a * b, 0.3), lambda a, b: (a * b - 0.3) ** 2, (0.7, -1.3)),
     # composed graphs; a and b are each used several times, so their gradients must add up
     "used-twice": (lambda a, b: a * a + a * b, lambda a, b: a * a + a * b, (0.7, -1.3)),
     "diamond": (lambda a, b: (lambda c: c.tanh() * c.exp() + c)(a * b + a),
@@ -86,6 +88,17 @@ def test_topological_order_puts_every_value_after_its_inputs_and_lists_each_once
     pos = {id(v): i for i, v in enumerate(order)}
     assert all(pos[id(i)] < pos[id(v)] for v in order for i in v.inputs)
     assert order[-1] is out
+
+
+def test_the_trace_replays_backward_edge_by_edge():
+    a, b = Value(0.5), Value(-2.0)
+    out = ag.squared_error(ag.linear([a], [b], a).tanh(), 1.0)
+    trace: list = []
+    out.backward(trace)
+    assert [(v.op, inp is a) for v, inp, _, _ in trace][0] == ("(y-t)^2", False)  # the loss's edge first
+    for leaf in (a, b):  # replaying the trace's contributions gives each gradient
+        assert sum(amount for _, inp, _, amount in trace if inp is leaf) == pytest.approx(leaf.grad)
+    assert all(amount == local * v.grad for v, _, local, amount in trace)
 
 
 def test_a_deep_chain_needs_no_recursion():

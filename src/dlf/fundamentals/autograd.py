@@ -42,6 +42,8 @@ RULES = {
     "relu": "d(relu a)/da = 1 if a > 0 else 0",
     "sum": "d(a1 + ... + an)/dai = 1",
     "mean": "d((a1 + ... + an) / n)/dai = 1 / n",
+    "w·x+b": "d(w·x + b)/dwj = xj, d(w·x + b)/dxj = wj, d(w·x + b)/db = 1",
+    "(y-t)^2": "d((y - t)^2)/dy = 2 (y - t)",
 }
 """The local rule of each operation, as text."""
 
@@ -120,16 +122,20 @@ class Value:
         return as_value(other) / self
 
     # backpropagation ----------------------------------------------------------------------------------------
-    def backward(self) -> None:
+    def backward(self, trace: list | None = None) -> None:
         """Add dL/dv, with L = this value, to `grad` of every value v this one was computed from.
 
         Gradients accumulate over calls, as in PyTorch: call `MLP.zero_grad()` (or set grad = 0) between steps.
+        With a list as `trace`, each edge's step is appended to it as (value, input, local derivative, amount
+        added to the input's grad), in the order backward takes them (the explorer replays them one by one).
         """
         order = topological_order(self)
         self.grad = 1.0  # dL/dL
         for v in reversed(order):  # every value after all the values made from it
             for inp, d in zip(v.inputs, v.local):
                 inp.grad += d * v.grad  # chain rule: one edge's contribution; += for values used twice
+                if trace is not None:
+                    trace.append((v, inp, d, d * v.grad))
 
 
 def as_value(x: Value | float) -> Value:
@@ -147,6 +153,19 @@ def mean(values: Iterable[Value]) -> Value:
     vs = [as_value(v) for v in values]
     n = len(vs)
     return Value(sum(v.data for v in vs) / n, tuple(vs), (1.0 / n,) * n, "mean")
+
+
+def linear(ws: Sequence[Value], xs: Sequence[Value], b: Value, label: str = "") -> Value:
+    """w·x + b as one node, a neuron's weighted sum: d/dwj = xj, d/dxj = wj, d/db = 1."""
+    inputs = (*ws, *xs, b)
+    local = (*(x.data for x in xs), *(w.data for w in ws), 1.0)
+    return Value(sum(w.data * x.data for w, x in zip(ws, xs)) + b.data, inputs, local, "w·x+b", label)
+
+
+def squared_error(y: Value, target: float, label: str = "L") -> Value:
+    """(y - t)^2 for a fixed target t, as one node: d/dy = 2 (y - t)."""
+    e = y.data - target
+    return Value(e * e, (y,), (2.0 * e,), "(y-t)^2", label)
 
 
 def topological_order(root: Value) -> list[Value]:
