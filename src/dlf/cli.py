@@ -4,6 +4,8 @@
     dlf run NAME [--out DIR] [options]         one experiment under the run contract (see dlf.rundir)
     dlf run NAME --resume DIR                  continue a checkpointed run
     dlf tour [--out DIR]                       the fundamentals, small and fast, as one HTML report
+    dlf tour --part 2 [--out DIR]              the second half, small (about 10 minutes), with run folders to explore
+    dlf report RUN... [--out FILE]             one self-contained HTML page for any set of finished runs
     dlf play RUN_DIR [--episodes N]            evaluate a trained RL agent again and film it as a GIF
     dlf sample RUN_DIR [--n 64] [--seed N]     new samples of a char-rnn, pixelcnn, vae or gan run
     dlf inspect RUN_DIR --unit N               a char-rnn hidden unit's activation over the text, as HTML
@@ -13,6 +15,7 @@
     dlf data list [--data-dir DIR]             every data set: present or not, where, size, source, licence
     dlf data download NAME|all [--data-dir D]  fetch data sets, checksummed (mnist, text8, mr, ...)
     dlf explore [--host H] [--port N] [--open] the interactive explorer in the browser (pip install 'dlf[explore]')
+    dlf explore --runs DIR                     ... with pages for the trained runs under DIR (default: runs)
 
 Errors a user can fix print one line and exit with status 2; see dlf.errors.
 """
@@ -46,6 +49,11 @@ def _top_parser() -> argparse.ArgumentParser:
     tour = sub.add_parser("tour", help="run the fundamentals quickly and write one HTML report")
     tour.add_argument("--out", help="report folder (default: runs/tour-<timestamp>)")
     tour.add_argument("--seed", type=int, default=0, help="seed for every experiment (default: 0)")
+    tour.add_argument("--part", type=int, choices=(1, 2), default=1,
+                      help="1: the fundamentals (about 20 s); 2: the second half, small (about 10 min)")
+    rep = sub.add_parser("report", help="one self-contained HTML page for any set of finished runs")
+    rep.add_argument("runs", nargs="+", metavar="RUN_DIR", help="finished run folders")
+    rep.add_argument("--out", help="HTML file to write (default: report.html)")
     cmp = sub.add_parser("compare", help="plot test accuracy against image shift for MNIST runs (CNN vs MLP)")
     cmp.add_argument("runs", nargs="+", metavar="RUN_DIR", help="finished mnist-mlp/cnn/rnn run folders")
     cmp.add_argument("--out", help="PNG to write (default: shift-compare.png beside the first run)")
@@ -86,6 +94,7 @@ def _top_parser() -> argparse.ArgumentParser:
     ex.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     ex.add_argument("--port", type=int, default=7860, help="port to listen on (default: 7860)")
     ex.add_argument("--open", action="store_true", help="open the explorer in the default web browser")
+    ex.add_argument("--runs", default="runs", metavar="DIR", help="folder of trained runs to explore (default: runs)")
     return p
 
 
@@ -137,9 +146,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ns.command == "run":
             return cmd_run(ns.name, ns.rest)
         if ns.command == "tour":
+            if ns.part == 2:
+                from dlf.tour2 import tour2
+
+                tour2(out=ns.out, seed=ns.seed)
+                return 0
             from dlf.tour import tour
 
             tour(out=ns.out, seed=ns.seed)
+            return 0
+        if ns.command == "report":
+            from dlf.report import report
+
+            print(f"report written: {report(ns.runs, ns.out)}")
             return 0
         if ns.command == "compare":
             from dlf.experiments._mnist import compare_shift
@@ -189,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ns.command == "explore":
             from dlf.explore.server import serve
 
-            serve(ns.host, ns.port, open_browser=ns.open)
+            serve(ns.host, ns.port, open_browser=ns.open, runs=ns.runs)
             return 0
         _top_parser().print_help()
         return 0 if not argv else 2

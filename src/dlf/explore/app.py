@@ -11,6 +11,7 @@ selects its tab, then draws every page.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry, no version check over the network
 
@@ -29,9 +30,16 @@ INTRO = (f"## dlf explore <small>{__version__}</small>\n"
 CSS = "#neuron-plot, #activations-plot, #universality-plot, #descent-plot, #classify-plot {min-height: 300px}"
 
 
-def build_app(limits: Limits | None = None) -> gr.Blocks:
-    """The whole explorer; call `.queue(...)` and `.launch(...)` on it (see dlf.explore.server.serve)."""
+def build_app(limits: Limits | None = None, runs: str | os.PathLike | None = None) -> gr.Blocks:
+    """The whole explorer; call `.queue(...)` and `.launch(...)` on it (see dlf.explore.server.serve).
+
+    With `runs` (a folder), the trained runs found under it get their pages too (dlf.explore.runs)."""
+    from dlf.explore.runs import pages as run_pages
+    from dlf.explore.runs import scan
+
     limits = limits or Limits()
+    run_root = Path(runs) if runs is not None else None
+    run_infos = scan.scan(run_root) if run_root is not None else []
     with gr.Blocks(title="dlf explore", analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
         built: dict[str, dict] = {}
@@ -39,6 +47,7 @@ def build_app(limits: Limits | None = None) -> gr.Blocks:
             for page in PAGES:
                 with gr.Tab(page.TITLE, id=page.TAB, elem_id=f"tab-{page.TAB}"):
                     built[page.TAB] = page.build(limits)
+            run_loads = run_pages.tabs(limits, run_root, run_infos) if run_root is not None else []
         comps = [c for b in built.values() for c in b["comps"]]
         fields = {tab: b["fields"] for tab, b in built.items()}
 
@@ -54,5 +63,7 @@ def build_app(limits: Limits | None = None) -> gr.Blocks:
         loaded = demo.load(restore, None, [tabs, *comps], api_name=False, **widgets.QUIET)
         for b in built.values():
             fn, inputs, outputs = b["refresh"]
+            loaded.then(fn, inputs, outputs, api_name=False, **widgets.QUIET)
+        for fn, inputs, outputs in run_loads:
             loaded.then(fn, inputs, outputs, api_name=False, **widgets.QUIET)
     return demo

@@ -62,7 +62,8 @@ def _is_loopback(host: str) -> bool:
 
 
 def serve(host: str = "127.0.0.1", port: int = 7860, open_browser: bool = False, *, limits: Limits | None = None,
-          block: bool = True, quiet: bool = False, torch_threads: int | None = 1):
+          block: bool = True, quiet: bool = False, torch_threads: int | None = 1,
+          runs: str | os.PathLike | None = None):
     """Build and launch the app; with block=False return the running gr.Blocks at once (close it with .close())."""
     if not 0 < port < 65536:
         raise DlfError(f"--port must lie in 1..65535 (got {port})")
@@ -73,17 +74,18 @@ def serve(host: str = "127.0.0.1", port: int = 7860, open_browser: bool = False,
     import torch
 
     from dlf.explore.app import CSS, build_app
+    from dlf.explore.runs.pages import CSS as RUN_CSS
 
     if torch_threads:
         torch.set_num_threads(torch_threads)
     warm_up()
     limits = limits or Limits()
-    demo = build_app(limits)
+    demo = build_app(limits, runs)
     demo.queue(default_concurrency_limit=4, max_size=limits.max_queue)
     try:
         demo.launch(server_name=host, server_port=port, inbrowser=open_browser, prevent_thread_lock=not block,
                     quiet=quiet, show_error=True, state_session_capacity=limits.max_sessions, footer_links=[],
-                    run_history=False, enable_monitoring=False, css=CSS, mcp_server=False)
+                    run_history=False, enable_monitoring=False, css=CSS + RUN_CSS, mcp_server=False)
     except OSError as exc:  # taken between the check and the launch
         raise DlfError(f"cannot serve on {host}:{port} ({str(exc).splitlines()[0]}); choose another --port") from None
     return demo

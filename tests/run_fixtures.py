@@ -1,0 +1,69 @@
+"""Tiny trained runs for the explorer's run pages and `dlf report`: a few steps each on generated data.
+
+    make_runs(root, data, kinds=("mnist-mlp", "mnist-cnn", "char-rnn", "vae"))   # root/<name>/, each finished
+    make_broken(root)                                                          # folders the explorer must refuse
+
+Each run trains for a handful of steps on the synthetic digits of tests.fixtures (or a small generated play for
+the char-RNN), so the whole set takes seconds; the models are bad, but real: loaded from their checkpoints.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from dlf.runner import execute
+
+
+def play_text(lines: int = 150, seed: int = 0) -> str:
+    r = random.Random(seed)
+    words = ["the", "cat", "sat", "on", "a", "mat", "and", "said", "to", "me"]
+    return "\n".join(f"{r.choice(['ALICE', 'BOB'])}:\n" + " ".join(r.choice(words) for _ in range(6)) + ".\n"
+                     for _ in range(lines))
+
+
+def configs(root: Path) -> dict:
+    from dlf.experiments import cartpole, char_rnn, gan, mnist_cnn, mnist_mlp, pixelcnn, vae
+
+    text = root / "play.txt"
+    root.mkdir(parents=True, exist_ok=True)
+    text.write_text(play_text(), encoding="utf-8")
+    cpu = dict(device="cpu")
+    return {
+        "mnist-mlp": lambda: mnist_mlp.Config(hidden=32, epochs=2, batch_size=50, lr=3e-3, **cpu),
+        "mnist-cnn": lambda: mnist_cnn.Config(width=4, epochs=2, batch_size=50, **cpu),
+        "char-rnn": lambda: char_rnn.Config(text=str(text), hidden=32, embed=16, batch_size=4, seq_len=16,
+                                            max_steps=30, lr=1e-2, eval_every=15, analyze_chars=500, val_chunk=64,
+                                            **cpu),
+        "vae": lambda: vae.Config(latent=2, hidden=32, epochs=2, batch_size=25, lr=1e-2, iwae_k=10,
+                                  iwae_test_size=20, schedule="constant", **cpu),
+        "gan": lambda: gan.Config(z_dim=8, g_hidden=64, d_hidden=32, pieces=2, channels=4, max_steps=6,
+                                  batch_size=25, val_size=50, parzen_samples=100, parzen_val=20, snapshot_every=5,
+                                  **cpu),
+        "pixelcnn": lambda: pixelcnn.Config(channels=8, blocks=2, max_steps=6, batch_size=20, samples=2,
+                                            completions=1, val_size=20, **cpu),
+        "cartpole": lambda: cartpole.Config(env_steps=512, update_epochs=1, eval_every=256, eval_episodes=2,
+                                            seeds=1, threads=1),
+    }
+
+
+def make_runs(root: Path, data: Path, kinds: tuple[str, ...]) -> dict[str, Path]:
+    """Train each of `kinds` into root/<kind>; return {kind: run folder}."""
+    made = configs(Path(root))
+    out = {}
+    for kind in kinds:
+        run, _ = execute(kind, made[kind](), Path(root) / kind, data_dir=data, quiet=True)
+        out[kind] = run.path
+    return out
+
+
+def make_broken(root: Path) -> dict[str, Path]:
+    """A corrupt config, an unknown experiment, a run with no checkpoint, a damaged checkpoint, a stray folder."""
+    root = Path(root)
+    folders = {name: root / name for name in ("corrupt", "unknown", "half", "stray")}
+    for f in folders.values():
+        f.mkdir(parents=True)
+    (folders["corrupt"] / "config.json").write_text("{not json", encoding="utf-8")
+    (folders["unknown"] / "config.json").write_text('{"experiment": "teleport"}', encoding="utf-8")
+    (folders["half"] / "config.json").write_text('{"experiment": "mnist-cnn", "seed": 0}', encoding="utf-8")
+    return folders

@@ -1,0 +1,160 @@
+"""The run pages of the explorer in a real browser (Debian's chromium through Playwright, as test_explore_browser).
+
+Tiny trained runs (tests.run_fixtures: a few steps on generated digits and a generated play) and some broken
+folders go into a runs folder; `dlf explore --runs DIR` serves them in its own process. The tests draw a stroke and
+move it (the predictions change), sample text (it streams in), move a VAE latent slider (the image changes) and
+read the reason a broken folder is refused. Screenshots go to test-artifacts/explore/runs-<page>.png.
+"""
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("gradio", reason="the explorer needs gradio: pip install 'dlf[explore]'")
+sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright: pip install playwright")
+CHROMIUM = "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM}: apt-get install chromium",
+                allow_module_level=True)
+
+from dlf.explore.server import free_port  # noqa: E402
+from tests.fixtures import make_mnist_fixture  # noqa: E402
+from tests.run_fixtures import make_broken, make_runs  # noqa: E402
+
+pytestmark = pytest.mark.slow
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "explore"
+SERVER = """
+import sys
+from dlf.explore.server import serve
+serve(port=int(sys.argv[1]), quiet=True, runs=sys.argv[2])
+"""
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("explore-runs")
+    data = make_mnist_fixture(root / "data", n_train=300, n_test=60)
+    made = make_runs(root / "runs", data, ("mnist-mlp", "mnist-cnn", "char-rnn", "vae"))
+    torch.set_num_threads(threads)
+    return root / "runs", made, make_broken(root / "runs"), data
+
+
+@pytest.fixture(scope="module")
+def server(runs):
+    port = free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "DLF_DATA_DIR": str(runs[3])}
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(runs[0])], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=env)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 90
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                pytest.fail(f"the explorer did not start: {proc.stderr.read().decode()[-2000:]}")
+            time.sleep(0.3)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        pg = browser.new_page(viewport={"width": 1360, "height": 1000})
+        pg.set_default_timeout(30_000)
+        errors = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(server)
+        pg.wait_for_selector("#tab-runs-button")
+        yield pg
+        assert not errors, f"script errors in the page: {errors[:3]}"
+        browser.close()
+
+
+def open_tab(page, title: str) -> None:
+    page.get_by_role("tab", name=title).click()
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"runs-{name}.png"), full_page=True)
+
+
+def test_broken_run_folders_are_listed_with_their_reason(page):
+    open_tab(page, "Trained runs")
+    listing = page.locator("#runs-list")
+    listing.wait_for()
+    text = listing.inner_text()
+    assert "config.json is not valid JSON" in text  # corrupt
+    assert "experiment 'teleport'" in text  # unknown kind
+    assert "no checkpoint yet" in text  # half-written
+    assert "no config.json" in text  # not a run at all
+    assert text.count("ready") >= 4
+    screenshot(page, "list")
+
+
+def test_a_drawn_digit_is_classified_live_and_predictions_follow_a_shift(page):
+    open_tab(page, "Handwriting")
+    canvas = page.locator("#hw-canvas")
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 140, box["y"] + 50)
+    page.mouse.down()
+    for k in range(1, 11):  # a vertical stroke down the middle
+        page.mouse.move(box["x"] + 140, box["y"] + 50 + 18 * k)
+    page.mouse.up()
+    page.wait_for_function("() => document.querySelector('#hw-probs').dataset.top?.includes('mnist-cnn')")
+    probs = page.locator("#hw-probs")
+    assert "mnist-mlp" in probs.get_attribute("data-top")
+    before = probs.get_attribute("data-top")
+    updates = int(probs.get_attribute("data-updates"))
+    for _ in range(4):
+        page.click("#hw-right")
+    page.wait_for_function(f"() => +document.querySelector('#hw-probs').dataset.updates > {updates}")
+    page.wait_for_timeout(500)  # the last shift's answer
+    assert "shift (4, 0)" in page.inner_text("#hw-shift")
+    assert probs.get_attribute("data-top") != before, "the probabilities follow the moved digit"
+    screenshot(page, "handwriting")
+
+
+def test_char_rnn_sample_streams_in(page):
+    open_tab(page, "Char-RNN")
+    page.locator("#text-prime textarea").fill("ALICE:")
+    page.click("#text-go")
+    page.wait_for_function("() => document.querySelector('#text-sample textarea')?.value.length > 100")
+    assert page.locator("#text-sample textarea").input_value().startswith("ALICE:")
+    page.wait_for_function("() => document.querySelector('#text-status')?.innerText.includes('characters after')")
+    screenshot(page, "char-rnn")
+
+
+def test_moving_a_latent_slider_redraws_the_vae_digit(page):
+    open_tab(page, "VAE")
+    image = page.locator("#vae-image img")
+    image.wait_for()
+    before = image.get_attribute("src")
+    number = page.locator("#vae-z1 input[type=number]")
+    number.fill("2.5")
+    number.press("Enter")
+    page.wait_for_function("() => document.querySelector('#vae-image img')?.dataset.z.startsWith('2.5')")
+    assert page.locator("#vae-image img").get_attribute("src") != before
+    assert page.locator("#vae-manifold img").count() == 1  # a 2-D latent shows its manifold
+    screenshot(page, "vae")
