@@ -33,9 +33,9 @@ CSS = "#neuron-plot, #activations-plot, #universality-plot, #descent-plot, #clas
 def build_app(limits: Limits | None = None, runs: str | os.PathLike | None = None) -> gr.Blocks:
     """The whole explorer; call `.queue(...)` and `.launch(...)` on it (see dlf.explore.server.serve).
 
-    With `runs` (a folder), the trained runs found under it get their pages too (dlf.explore.runs)."""
-    from dlf.explore.runs import pages as run_pages
-    from dlf.explore.runs import scan
+    With `runs` (a folder), the trained runs found under it get their pages too (dlf.explore.trained)."""
+    from dlf.explore.trained import pages as run_pages
+    from dlf.explore.trained import scan
 
     limits = limits or Limits()
     run_root = Path(runs) if runs is not None else None

@@ -74,7 +74,7 @@ def serve(host: str = "127.0.0.1", port: int = 7860, open_browser: bool = False,
     import torch
 
     from dlf.explore.app import CSS, build_app
-    from dlf.explore.runs.pages import CSS as RUN_CSS
+    from dlf.explore.trained.pages import CSS as RUN_CSS
 
     if torch_threads:
         torch.set_num_threads(torch_threads)

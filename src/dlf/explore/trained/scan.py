@@ -1,0 +1,137 @@
+"""Find run folders and sort them by the explorer page that opens them; say in one line why one cannot be opened.
+
+    infos = scan("runs")       # [RunInfo(path, experiment, kind, reason), ...], sorted by path
+    ok = [i for i in infos if not i.reason]
+
+A folder is a run when it holds config.json (written first by `dlf run`). A tour folder's sub-folders are runs too.
+Nothing here loads a model: a checkpoint is only checked for a readable safetensors header, so scanning a folder of
+many runs stays fast; loading errors later are reported by the page (dlf.explore.trained.models).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dlf import registry
+from dlf.train import checkpoint
+
+KINDS = {"mnist-mlp": "handwriting", "mnist-cnn": "handwriting", "mnist-rnn": "handwriting", "char-rnn": "text",
+         "word2vec": "words", "vae": "vae", "gan": "images", "pixelcnn": "images", "cartpole": "rl"}
+"""Experiment -> the page that opens its runs."""
+MAX_RUNS = 200
+"""Most run folders listed (the newest by name are kept)."""
+
+
+@dataclass
+class RunInfo:
+    path: Path
+    experiment: str = ""
+    kind: str = ""
+    reason: str = ""
+    """Why the folder cannot be opened ('' when it can)."""
+    summary: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+    """Something to know that does not stop it opening (e.g. 'interrupted: no summary.json')."""
+
+    @property
+    def label(self) -> str:
+        return str(self.path)
+
+
+def _checkpoint_folder(path: Path, experiment: str, config: dict) -> Path:
+    if experiment == "cartpole":  # one agent per seed; the explorer opens the first seed's, as `dlf play` does
+        return path / f"seed-{config.get('seed', 0)}" / "checkpoints"
+    return path / "checkpoints"
+
+
+def _check_checkpoint(path: Path, experiment: str, config: dict) -> str:
+    if experiment == "word2vec":
+        missing = [n for n in ("vectors.safetensors", "vocab.json") if not (path / n).is_file()]
+        return f"half-written: no {missing[0]} yet (an unfinished word2vec run cannot be opened)" if missing else ""
+    found = checkpoint.complete(_checkpoint_folder(path, experiment, config))
+    if not found:
+        return f"half-written: no checkpoint yet; finish it with 'dlf run {experiment} --resume {path}'"
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(found[-1] / "tensors.safetensors"), framework="pt") as fh:
+            fh.keys()
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the same one-line reason
+        return f"checkpoint {found[-1].name} is unreadable ({type(exc).__name__}); delete it or train again"
+    return ""
+
+
+def inspect(path: Path) -> RunInfo:
+    """What `path` holds, as a RunInfo whose reason is '' when the explorer can open it."""
+    info = RunInfo(Path(path))
+    if not info.path.is_dir():
+        info.reason = "missing: no such folder"
+        return info
+    cfg_path = info.path / "config.json"
+    if not cfg_path.is_file():
+        info.reason = "not a run folder: no config.json (make one with 'dlf run NAME --out DIR')"
+        return info
+    try:
+        config = json.loads(cfg_path.read_text(encoding="utf-8"))
+        info.experiment = str(config["experiment"])
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+        info.reason = "corrupt: config.json is not valid JSON with an experiment name"
+        return info
+    if info.experiment not in registry.BY_NAME:
+        info.reason = f"unknown kind: experiment '{info.experiment}' is not one of dlf's"
+        return info
+    info.kind = KINDS.get(info.experiment, "")
+    if not info.kind:
+        info.reason = f"no page for '{info.experiment}' runs (the pages above show the first half of the lecture)"
+        return info
+    info.reason = _check_checkpoint(info.path, info.experiment, config)
+    summary = info.path / "summary.json"
+    try:
+        info.summary = json.loads(summary.read_text(encoding="utf-8")) if summary.is_file() else {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        info.note = "summary.json is damaged"
+    if not summary.is_file() and not info.reason:
+        info.note = "interrupted: no summary.json, opened from its last checkpoint"
+    return info
+
+
+def _candidates(root: Path) -> list[Path]:
+    """Folders under root that are runs (or look meant to be): its children, and the runs inside tour folders."""
+    out = []
+    for child in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        inner = sorted(p for p in child.iterdir() if p.is_dir() and (p / "config.json").is_file())
+        if inner and not _is_model_run(child):
+            out += inner  # a tour folder: its stops are the runs
+        else:
+            out.append(child)
+    return out
+
+
+def _is_model_run(path: Path) -> bool:
+    try:
+        return json.loads((path / "config.json").read_text(encoding="utf-8")).get("experiment") in registry.BY_NAME
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return False
+
+
+def scan(root: str | os.PathLike) -> list[RunInfo]:
+    """Every run folder under `root` (at most MAX_RUNS, the last by name), each with its kind or its reason."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    if (root / "config.json").is_file() and _is_model_run(root):
+        return [inspect(root)]  # --runs names one run folder
+    return [inspect(p) for p in _candidates(root)[-MAX_RUNS:]]
+
+
+def by_kind(infos: list[RunInfo]) -> dict[str, list[RunInfo]]:
+    """The openable runs, grouped by page kind."""
+    out: dict[str, list[RunInfo]] = {}
+    for info in infos:
+        if not info.reason:
+            out.setdefault(info.kind, []).append(info)
+    return out
