@@ -1,6 +1,7 @@
 """The explorer without a browser: links, figures, session bounds, the pages' live models, the CLI, and two
 sessions training at once through gradio's own client (the browser tests are in test_explore_browser.py)."""
 
+import math
 import sys
 import time
 from urllib.parse import parse_qsl, urlsplit
@@ -15,6 +16,17 @@ from dlf.explore import neuron as neuron_page
 from dlf.explore.session import Curve, Limits, PageState, frames
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")  # pandas deprecations inside gradio
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """As the server computes: one torch thread (tiny tensors; more threads only wait on each other)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 PAGES = {"neuron": neuron_page.FIELDS, "universality": universality.FIELDS, "descent": descent.FIELDS,
          "classify": classify.FIELDS}
 
@@ -146,6 +158,69 @@ def test_a_bad_custom_target_is_refused_with_its_reason_and_trains_nothing():
         assert len(out) == 1 and "⚠" in out[0][1] and state.live is None
     fig, status = universality.reset(state, live_settings(width=999), Limits(max_width=20))
     assert state.live.width == 20 and 'data-width="20"' in fig
+
+
+def test_train_never_spoils_a_least_squares_fit_and_improves_a_random_start():
+    for target, width, act, lr in (("sin", 64, "tanh", 0.01), ("abs", 32, "relu", 0.05)):
+        live = universality.LiveFit(universality.target_of(live_settings(target=target)), width, act)
+        random_start = live.rms()
+        live.train(math.inf, 200, lr, "adam")
+        assert live.rms() < 0.3 * random_start
+        live.solve_output()
+        fitted = live.rms()
+        live.train(math.inf, 300, lr, "adam")
+        after = live.curve.values[-300:]
+        assert max(after) <= 1.01 * fitted and live.rms() <= 1.01 * fitted  # never visibly worse
+
+
+def test_the_width_sweep_trains_each_width_as_train_does():
+    limits = Limits(max_steps=universality.SWEEP_STEPS, max_width=8)
+    state = universality.UState()
+    v = live_settings(width=8, target="gauss")
+    universality.reset(state, v, limits)
+    list(universality.train_frames(state, v, limits))  # Train from Reset for the sweep's number of steps
+    live_rms = universality.measure(state.live)["rms_error"]
+    list(universality.sweep_frames(state, v, limits))
+    assert state.sweep[-1][0] == 8 and state.sweep[-1][1] == pytest.approx(live_rms, rel=1e-5)
+    fig, _ = universality.render(state, "")
+    assert 'class="sweep-live"' in fig and f"step {universality.SWEEP_STEPS}" in fig
+
+
+def test_a_refused_setting_keeps_the_figure_and_says_why_in_the_pages_words():
+    state, limits = universality.UState(), Limits()
+    universality.reset(state, live_settings(), limits)
+    live = state.live
+    fig, text = universality.reset(state, live_settings(target="custom", expr="log(x)"), limits)
+    assert fig is universality.KEEP and state.live is live and "choose another target" in text and "--" not in text
+    problems = []
+    v = share.values_of(universality.FIELDS, [live_settings(target="custom", expr="x+" * 200)[f.name]
+                                              for f in universality.FIELDS], problems)
+    assert v["expr"] == next(f.default for f in universality.FIELDS if f.name == "expr")
+    fig, text = universality.reset(state, v, limits, problems)
+    assert fig is universality.KEEP and "custom expression in x is 400 characters long; keep it under 300" in text
+    out = list(universality.train_frames(state, v, limits, problems))
+    assert len(out) == 1 and out[0][0] is universality.KEEP and state.live is live
+
+
+def test_universality_titles_fit_their_panels_and_the_rate_shows_only_while_training():
+    import html
+    import re
+
+    state, limits = universality.UState(), Limits()
+    long_expr = "sin(3*x) + 0.3*x**2 + " * 12 + "x"
+    for act in ("sigmoid", "tanh", "relu"):
+        for v in (live_settings(width=512, activation=act), live_settings(target="custom", expr=long_expr)):
+            universality.reset(state, v, limits)
+            state.sweep = [(1, 0.5, 0.9), (512, 0.01, 0.02)]
+            fig, _ = universality.render(state, "")
+            for left, title in re.findall(r'<text x="([\d.]+)" y="[\d.]+" font-size="12" font-weight="600">([^<]*)<',
+                                          fig):
+                room = 520 if float(left) < 600 else 220  # the panel's width
+                assert len(html.unescape(title)) * 6.8 <= room, title  # 12 px bold: at most 6.8 px a character
+    for _ in range(3):
+        state.rate.tick()
+    assert "updates/s" in universality.render(state, "training")[1]
+    assert "updates/s" not in universality.render(state, "stopped; press Train to go on")[1]
 
 
 def test_universality_frames_train_and_the_sweep_draws_error_against_width():

@@ -82,6 +82,18 @@ def _same_number(a: float, b: Any) -> bool:
         return False
 
 
+CLI_WORDS = (("choose another --interval or --target", "choose another target"), ("--target", "the target"),
+             ("--interval", "the interval"), ("--lr", "the learning rate"), ("--optimizer", "the optimiser"),
+             ("--width", "the number of hidden units"), ("--activation", "the activation"))
+
+
+def page_words(message: str) -> str:
+    """A library message as a page says it: the command line's option names become the controls' words."""
+    for cli, page in CLI_WORDS:
+        message = message.replace(cli, page)
+    return message
+
+
 def defaults(fields: Sequence[Field]) -> dict[str, Any]:
     return {f.name: f.default for f in fields}
 

@@ -20,7 +20,7 @@ import torch
 from dlf.errors import DlfError
 from dlf.explore import svg
 from dlf.explore.session import Curve, Limits, PageState, frames
-from dlf.explore.share import Field
+from dlf.explore.share import Field, page_words
 from dlf.fundamentals import universality as uni
 from dlf.fundamentals.activations import NAMES
 from dlf.fundamentals.expr import Target, parse_target
@@ -32,7 +32,7 @@ INTERVAL = (-math.pi, math.pi)
 POINTS = 256  # training points
 SHOWN_UNITS = 32  # most contributions drawn (the largest), so that a frame stays small
 SWEEP_WIDTHS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
-SWEEP_STEPS = 300
+SWEEP_STEPS = 300  # steps each width of the sweep trains from its random start
 
 FIELDS = (
     Field("target", "target function", "choice", "sin", choices=(*uni.PRESETS, "custom"),
@@ -54,7 +54,16 @@ def target_of(v: dict) -> Target:
 
 
 class LiveFit:
-    """f(x) = sum_j v_j act(w_j x + b_j) + c fitted to a target, trained a frame at a time."""
+    """f(x) = sum_j v_j act(w_j x + b_j) + c fitted to a target, trained a frame at a time.
+
+    It starts from a random network: the hidden units' switches spread over the interval, the output weights
+    v_j drawn small (N(0, 1/width)) and c = 0. `solve_output` jumps to the least-squares best output layer.
+    Training never lets the error grow: a step that would raise the training error by more than TOLERANCE is
+    undone and the step size halved (it grows back by 10% a step after each good one). So a learner sees
+    training improve a fit, or keep it, never spoil it; the width sweep trains each width the same way.
+    """
+
+    TOLERANCE = 1e-3  # relative rise of the training loss that a step may cause and still be kept
 
     def __init__(self, target: Target, width: int, activation: str, seed: int = 0):
         lo, hi = INTERVAL
@@ -66,9 +75,12 @@ class LiveFit:
         self.u = torch.from_numpy((x - self.x_shift) / self.x_scale).float()  # (POINTS,) in [-1, 1]
         self.t = torch.from_numpy((y - self.y_shift) / self.y_scale).float()  # (POINTS,) mean 0, std 1
         self.model = uni.OneHiddenLayer(width, activation, dtype=torch.float32)  # float32: twice as fast, enough
-        self.model.spread_kinks((-1.0, 1.0), torch.Generator().manual_seed(seed))
-        self.model.solve_output(self.u, self.t)
+        gen = torch.Generator().manual_seed(seed)
+        self.model.spread_kinks((-1.0, 1.0), gen)
+        with torch.no_grad():
+            self.model.v.copy_(torch.randn(width, generator=gen) / math.sqrt(width))
         self.steps = 0
+        self.factor = 1.0  # step size = lr * factor
         self.curve = Curve()
         self.curve.add(0, self.rms())
         self._opt: torch.optim.Optimizer | None = None
@@ -79,17 +91,21 @@ class LiveFit:
         with torch.no_grad():
             return math.sqrt(float(mse(self.model(self.u), self.t))) * self.y_scale
 
-    def _optimizer(self, lr: float, name: str) -> torch.optim.Optimizer:
+    def solve_output(self) -> None:
+        """Set the output layer to its least-squares best for the current hidden units."""
+        self.model.solve_output(self.u, self.t)
+        self._opt = None  # Adam's memory of earlier gradients no longer fits
+        self.curve.add(self.steps, self.rms())
+
+    def _optimizer(self, name: str) -> torch.optim.Optimizer:
         if self._opt is None or name != self._opt_name:
-            self._opt, self._opt_name = uni._optimizer(name, list(self.model.parameters()), lr), name
-        if name != "lbfgs":
-            for group in self._opt.param_groups:
-                group["lr"] = lr
+            self._opt, self._opt_name = uni._optimizer(name, list(self.model.parameters()), 0.01), name
         return self._opt
 
     def train(self, deadline: float, max_steps: int, lr: float, optimizer: str) -> int:
         """Optimiser steps until perf_counter() passes `deadline` (at least one); -1 if the loss blew up."""
-        opt = self._optimizer(lr, optimizer)
+        opt = self._optimizer(optimizer)
+        params = list(self.model.parameters())
 
         def closure() -> torch.Tensor:
             opt.zero_grad()
@@ -99,13 +115,33 @@ class LiveFit:
 
         done = 0
         while done < max_steps and (done == 0 or time.perf_counter() < deadline):
-            loss = float(opt.step(closure).detach())
+            if optimizer == "lbfgs":  # its line search keeps the error from growing
+                loss = float(opt.step(closure).detach())
+            else:
+                loss = self._guarded_step(opt, closure, params, lr)
             done += 1
             self.steps += 1
             if not math.isfinite(loss):
                 return -1
             self.curve.add(self.steps, math.sqrt(loss) * self.y_scale)
         return done
+
+    def _guarded_step(self, opt: torch.optim.Optimizer, closure, params: list, lr: float) -> float:
+        """One step of adam or sgd at lr * factor, undone (and the factor halved) if it raised the loss."""
+        before = [p.detach().clone() for p in params]
+        loss0 = float(closure().detach())
+        for group in opt.param_groups:
+            group["lr"] = lr * self.factor
+        opt.step()
+        with torch.no_grad():
+            loss1 = float(mse(self.model(self.u), self.t))
+            if math.isfinite(loss0) and not loss1 <= loss0 * (1 + self.TOLERANCE):
+                for p, b in zip(params, before):
+                    p.copy_(b)
+                self.factor = max(self.factor / 2, 1e-6)
+                return loss0
+        self.factor = min(self.factor * 1.1, 1.0)
+        return loss1
 
     def view(self) -> uni.OneHiddenLayer:
         """A copy of the network that takes x and gives y in the target's own units."""
@@ -125,16 +161,25 @@ class UState(PageState):
 
 def sweep(target: Target, activation: str, lr: float, optimizer: str, widths: tuple[int, ...],
           state: UState, limits: Limits) -> Iterator[tuple[int, float, float]]:
-    """Fit a fresh network of each width (universality.fit) and yield its errors; stops on Stop or time out."""
+    """Train a fresh LiveFit of each width for SWEEP_STEPS steps, as Train does, and yield its errors.
+
+    Same start (seed 0), same steps, same guard as the Train button: the sweep's point for the page's width is
+    where Train gets after SWEEP_STEPS steps from Reset. Stops on Stop or at the time limit.
+    """
     start = time.perf_counter()
     job = state.begin()
     for width in widths:
         if not state.running(job) or time.perf_counter() - start > limits.max_seconds:
             return
-        res = uni.fit(target, width, activation, steps=SWEEP_STEPS, lr=lr, optimizer=optimizer,
-                      interval=INTERVAL, points=POINTS, generator=torch.Generator().manual_seed(0))
-        err = uni.errors(res.model, target, INTERVAL)
+        live = LiveFit(target, width, activation)
+        live.train(math.inf, SWEEP_STEPS, lr, optimizer)
+        err = measure(live)
         yield width, err["rms_error"], err["max_error"]
+
+
+def measure(live: LiveFit) -> dict:
+    """Max and RMS error of the network against its target on a grid over the interval (universality.errors)."""
+    return uni.errors(live.view(), live.target, INTERVAL, points=321)
 
 
 # drawing -----------------------------------------------------------------------------------------------------
@@ -159,19 +204,18 @@ def render(state: UState, note: str = "") -> tuple[str, str]:
         contrib = view.contributions(torch.from_numpy(xs).float()).double().numpy()  # (161, width)
         output = contrib.sum(1) + float(view.c)
     target = live.target(xs)
-    err = uni.errors(view, live.target, INTERVAL, points=321)
+    err = measure(live)
     ylim = _ylim(target)
-
-    top = fig.panel(60, 30, 520, 220, INTERVAL, ylim, title=f"target {live.target.formula} and the network's output")
+    formula = live.target.formula if len(live.target.formula) <= 40 else live.target.formula[:38] + "…"
+    top = fig.panel(60, 30, 520, 220, INTERVAL, ylim, title=f"target {formula} and the network's output")
     top.line(xs, target, color="black", width=2, dash="6 4", cls="target")
     top.line(xs, output, color=svg.BLUE, width=2.5, cls="fit")
     top.legend([("target", "black"), ("network output", svg.BLUE)], dash={"target": "6 4"})
 
     order = np.argsort(-np.abs(contrib).max(0))[:SHOWN_UNITS]  # the largest contributions
-    shown = f"all {live.width}" if live.width <= SHOWN_UNITS else f"the {SHOWN_UNITS} largest of {live.width}"
+    shown = f"all {live.width}" if live.width <= SHOWN_UNITS else f"{SHOWN_UNITS} largest of {live.width}"
     low = fig.panel(60, 310, 520, 220, INTERVAL, _ylim(np.concatenate([target, output])), xlabel="x",
-                    title=f"each hidden unit's contribution v_j·{live.activation}(w_j x + b_j) ({shown}), "
-                          "and their sum + c")
+                    title=f"each unit's v_j·{live.activation}(w_j x + b_j) ({shown}) and their sum")
     for k, j in enumerate(order.tolist()):
         low.line(xs[::2], contrib[::2, j], color=svg.PALETTE[k % len(svg.PALETTE)], width=1.2, opacity=0.8,
                  cls="unit", digits=0)
@@ -182,8 +226,8 @@ def render(state: UState, note: str = "") -> tuple[str, str]:
     err_ax = fig.panel(660, 30, 220, 220, (0, max(live.steps, 1)), _log_lim(values[ok]), ylog=True,
                        title="RMS error while training", xlabel="step")
     err_ax.line(steps[ok], values[ok], color=svg.RED, width=1.8, cls="error-curve")
-    _draw_sweep(fig, state.sweep)
-    rate = state.rate.per_second()
+    _draw_sweep(fig, state.sweep, (live.width, err["rms_error"], live.steps))
+    rate = state.rate.per_second() if note == "training" else 0.0  # the rate only while training runs
     parts = [f"step **{live.steps:,}**", f"RMS error **{err['rms_error']:.4g}**", f"max error {err['max_error']:.4g}",
              f"{live.width} hidden units", f"{rate:.1f} updates/s" if rate else "", note]
     return fig.render(), " · ".join(p for p in parts if p)
@@ -195,7 +239,8 @@ def _log_lim(values: np.ndarray) -> tuple[float, float]:
     return float(values.min()) / 1.5, float(values.max()) * 1.5
 
 
-def _draw_sweep(fig: svg.Figure, rows: list[tuple[int, float, float]]) -> None:
+def _draw_sweep(fig: svg.Figure, rows: list[tuple[int, float, float]], live: tuple[int, float, int]) -> None:
+    """RMS and max error against width (each trained SWEEP_STEPS steps), and this network as a black dot."""
     if not rows:
         ax = fig.panel(660, 310, 220, 220, (1, 512), (1e-3, 1), xlog=True, ylog=True, xlabel="hidden units",
                        title="error against width")
@@ -210,25 +255,42 @@ def _draw_sweep(fig: svg.Figure, rows: list[tuple[int, float, float]]) -> None:
     ax.points(widths, rms, colors=svg.BLUE, r=3)
     ax.line(widths, mx, color=svg.ORANGE, width=1.8, cls="sweep-max")
     ax.points(widths, mx, colors=svg.ORANGE, r=3)
-    ax.legend([("RMS error", svg.BLUE), ("max error", svg.ORANGE)], corner="bottom left")
+    ax.points([live[0]], [live[1]], colors="black", r=4, cls="sweep-live")
+    ax.legend([(f"RMS error, {SWEEP_STEPS} steps", svg.BLUE), ("max error", svg.ORANGE),
+               (f"this network, step {live[2]:,}", "black")], corner="bottom left")
 
 
 # the page ----------------------------------------------------------------------------------------------------
+KEEP = None
+"""In place of the figure in an answer: keep the figure shown (the page turns it into gr.update())."""
+
+
+def _key(v: dict, limits: Limits) -> tuple:
+    return v["target"], v["expr"] if v["target"] == "custom" else "", v["activation"], min(v["width"], limits.max_width)
+
+
 def ensure_live(state: UState, v: dict, limits: Limits) -> None:
     """Give the session a network for these settings (a new one when target, activation or width changed)."""
-    width = min(int(v["width"]), limits.max_width)
-    key = (v["target"], v["expr"] if v["target"] == "custom" else "", v["activation"], width)
+    key = _key(v, limits)
     if state.live is None or key != state.key:
-        state.live, state.key = LiveFit(target_of(v), width, v["activation"]), key
+        state.live, state.key = LiveFit(target_of(v), key[-1], v["activation"]), key
 
 
-def train_frames(state: UState, v: dict, limits: Limits) -> Iterator[tuple[str, str]]:
+def _refused(exc: Exception | str) -> tuple[None, str]:
+    """The answer to a bad setting: the figure stays as it was, the status says why, in the page's words."""
+    return KEEP, f"⚠ {page_words(str(exc))}"
+
+
+def train_frames(state: UState, v: dict, limits: Limits, problems: list[str] = ()) -> Iterator[tuple]:
+    if problems:
+        yield _refused(problems[0])
+        return
     state.lr, state.optimizer = float(v["lr"]), v["optimizer"]
     try:
         with state.lock:
             ensure_live(state, v, limits)
     except DlfError as exc:
-        yield render(state, f"⚠ {exc}")
+        yield _refused(exc)
         return
 
     def train(deadline: float, steps_left: int) -> int:
@@ -241,22 +303,41 @@ def train_frames(state: UState, v: dict, limits: Limits) -> Iterator[tuple[str, 
     yield from frames(state, limits, train, draw)
 
 
-def reset(state: UState, v: dict, limits: Limits) -> tuple[str, str]:
+def reset(state: UState, v: dict, limits: Limits, problems: list[str] = ()) -> tuple:
+    """A fresh random network for the settings; a bad setting leaves the network and the figure as they were."""
+    if problems:
+        return _refused(problems[0])
     state.stop.set()
     with state.lock:
-        state.live, state.key, state.sweep = None, (), []
+        try:
+            live = LiveFit(target_of(v), min(int(v["width"]), limits.max_width), v["activation"])
+        except DlfError as exc:
+            return _refused(exc)
+        state.live, state.key, state.sweep = live, _key(v, limits), []
+        return render(state, "a random network: press Train, or Least-squares fit")
+
+
+def least_squares(state: UState, v: dict, limits: Limits, problems: list[str] = ()) -> tuple:
+    """Solve the output layer of the session's network by least squares (its hidden units stay as they are)."""
+    if problems:
+        return _refused(problems[0])
+    state.stop.set()
+    with state.lock:
         try:
             ensure_live(state, v, limits)
         except DlfError as exc:
-            return render(state, f"⚠ {exc}")
-        return render(state, "ready: press Train")
+            return _refused(exc)
+        state.live.solve_output()
+        return render(state, "output layer solved by least squares; Train goes on from here and never spoils it")
 
 
-def sweep_frames(state: UState, v: dict, limits: Limits) -> Iterator[tuple[str, str]]:
+def sweep_frames(state: UState, v: dict, limits: Limits, problems: list[str] = ()) -> Iterator[tuple]:
     try:
+        if problems:
+            raise DlfError(problems[0])
         target = target_of(v)
     except DlfError as exc:
-        yield render(state, f"⚠ {exc}")
+        yield _refused(exc)
         return
     state.sweep = []
     widths = tuple(w for w in SWEEP_WIDTHS if w <= limits.max_width)
@@ -283,6 +364,7 @@ def build(limits: Limits) -> dict:
                 stop_b = gr.Button("Stop", elem_id=f"{TAB}-stop", min_width=80)
             with gr.Row():
                 reset_b = gr.Button("Reset", elem_id=f"{TAB}-reset", min_width=80)
+                lsq_b = gr.Button("Least-squares fit", elem_id=f"{TAB}-lstsq", min_width=80)
                 sweep_b = gr.Button("Width sweep", elem_id=f"{TAB}-sweep", min_width=80)
             comps = widgets.controls(TAB, FIELDS)
         with gr.Column(scale=3):
@@ -291,32 +373,44 @@ def build(limits: Limits) -> dict:
     widgets.link_row(TAB, FIELDS, comps)
     inputs, outputs = {state, *comps}, [fig, status]
 
-    def values(data: dict) -> dict:
-        return widgets.read(FIELDS, comps, data)
+    def args(data: dict) -> tuple:
+        problems: list[str] = []
+        v = widgets.read(FIELDS, comps, data, problems)
+        return data[state], v, limits, problems
+
+    def shown(frame: tuple) -> tuple:
+        return (gr.update() if frame[0] is KEEP else frame[0], frame[1])
 
     def on_train(data: dict):
-        yield from train_frames(data[state], values(data), limits)
+        for frame in train_frames(*args(data)):
+            yield shown(frame)
 
     def on_sweep(data: dict):
-        yield from sweep_frames(data[state], values(data), limits)
+        for frame in sweep_frames(*args(data)):
+            yield shown(frame)
 
-    def on_reset(data: dict) -> tuple[str, str]:
-        return reset(data[state], values(data), limits)
+    def on_reset(data: dict) -> tuple:
+        return shown(reset(*args(data)))
+
+    def on_lsq(data: dict) -> tuple:
+        return shown(least_squares(*args(data)))
 
     def on_tune(data: dict) -> None:
-        v = values(data)
-        data[state].lr, data[state].optimizer = float(v["lr"]), v["optimizer"]
+        s, v, _, _ = args(data)
+        s.lr, s.optimizer = float(v["lr"]), v["optimizer"]
 
-    run = {"concurrency_limit": limits.max_training, "concurrency_id": "train", **widgets.QUIET}
-    train_ev = train_b.click(on_train, inputs, outputs, api_name=f"{TAB}_train", **run)
-    sweep_ev = sweep_b.click(on_sweep, inputs, outputs, api_name=f"{TAB}_sweep", **run)
-    stop_b.click(lambda s: s.stop.set(), state, None, api_name=f"{TAB}_stop", queue=False)
-    reset_b.click(on_reset, inputs, outputs, api_name=f"{TAB}_reset", **widgets.QUIET)
+    private = {"api_visibility": "private"}
+    run = {"concurrency_limit": limits.max_training, "concurrency_id": "train", **private, **widgets.QUIET}
+    train_ev = train_b.click(on_train, inputs, outputs, **run)
+    sweep_ev = sweep_b.click(on_sweep, inputs, outputs, **run)
+    stop_b.click(lambda s: s.stop.set(), state, None, queue=False, **private)
+    reset_b.click(on_reset, inputs, outputs, **private, **widgets.QUIET)
+    lsq_b.click(on_lsq, inputs, outputs, **private, **widgets.QUIET)
     by_name = dict(zip((f.name for f in FIELDS), comps))
     for name in ("target", "activation", "width"):
-        by_name[name].input(on_reset, inputs, outputs, api_name=False, **widgets.LIVE)
-    by_name["expr"].submit(on_reset, inputs, outputs, api_name=False, **widgets.QUIET)
+        by_name[name].input(on_reset, inputs, outputs, **private, **widgets.LIVE)
+    by_name["expr"].submit(on_reset, inputs, outputs, **private, **widgets.QUIET)
     for name in ("lr", "optimizer"):
-        by_name[name].input(on_tune, inputs, None, api_name=False, **widgets.LIVE)
+        by_name[name].input(on_tune, inputs, None, **private, **widgets.LIVE)
     return {"fields": FIELDS, "comps": comps, "refresh": (on_reset, inputs, outputs),
             "events": (train_ev, sweep_ev)}
