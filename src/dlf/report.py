@@ -158,8 +158,8 @@ def key_numbers(summary: dict[str, Any], limit: int = 10) -> list[str]:
     return (known + rest)[:limit]
 
 
-def section(run: dict[str, Any], title: str | None = None, note: str = "") -> str:
-    """One run as an HTML section: headline, concept, key numbers, plots, command."""
+def section(run: dict[str, Any], title: str | None = None, text: str = "", extra_html: str = "") -> str:
+    """One run as an HTML section: headline, concept (or `text`), key numbers, plots, command, `extra_html`."""
     exp = run["config"]["experiment"]
     concept = registry.BY_NAME[exp].concept if exp in registry.BY_NAME else ""
     numbers = {**run["summary"], **{k: v for k, v in run["timing"].items() if k == "wall_time_s"}}
@@ -168,9 +168,9 @@ def section(run: dict[str, Any], title: str | None = None, note: str = "") -> st
     figures = "".join(img_tag(p) for p in sorted(run["path"].glob("*.png"))[:MAX_FIGURES])
     head = headline(exp, run["summary"], run["timing"], run["config"])
     return (f'<section><h2>{html.escape(title or exp)}</h2><p class="headline">{html.escape(head)}</p>'
-            f'<p>{html.escape(concept)}{html.escape(note)}</p>{figures}<table>{rows}</table>'
+            f'<p>{html.escape(text or concept)}</p>{figures}<table>{rows}</table>'
             f'<p>Reproduce it:</p><div class="cmd">{html.escape(command(run["config"]))}</div>'
-            f'<p class="meaning">run folder: {html.escape(str(run["path"]))}</p></section>')
+            f'<p class="meaning">run folder: {html.escape(str(run["path"]))}</p>{extra_html}</section>')
 
 
 def comparisons(runs: list[dict[str, Any]]) -> str:
