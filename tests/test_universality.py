@@ -128,8 +128,8 @@ def test_experiment_writes_the_contract_and_repeats_itself(tmp_path):
 
 def test_cli_fits_a_typed_expression(tmp_path):
     out = tmp_path / "run"
-    code = main(["run", "universality", "--target", "sin(3*x) + x**2", "--widths", "1,4", "--activations", "relu",
-                 "--steps", "5", "--points", "32", "--interval=-1,2", "--out", str(out), "--quiet"])
+    code = main(["run", "universality", "--target", "sin(3*x) + x**2", "--widths", "1", "4", "--activations",
+                 "relu", "--steps", "5", "--points", "32", "--interval", "-1", "2", "--out", str(out), "--quiet"])
     assert code == 0
     config = json.loads((out / "config.json").read_text())
     assert config["target"] == "sin(3*x) + x**2" and config["interval"] == [-1.0, 2.0]
@@ -140,8 +140,8 @@ def test_cli_fits_a_typed_expression(tmp_path):
 
 @pytest.mark.parametrize(
     "args",
-    [["--widths", "0,4"], ["--widths", "4,4"], ["--activations", "softplus"], ["--interval=1,-1"],
-     ["--optimizer", "rmsprop"], ["--target", "nosuchpreset"], ["--target", "1/x", "--interval=-1,1"]],
+    [["--widths", "0", "4"], ["--widths", "4", "4"], ["--activations", "softplus"], ["--interval", "1", "-1"],
+     ["--optimizer", "rmsprop"], ["--target", "nosuchpreset"], ["--target", "1/x", "--interval", "-1", "1"]],
 )
 def test_bad_options_are_one_line_errors(tmp_path, capsys, args):
     out = tmp_path / "run"

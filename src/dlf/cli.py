@@ -23,19 +23,69 @@ Errors a user can fix print one line and exit with status 2; see dlf.errors.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from dlf import __version__, registry
-from dlf.config import add_options, from_namespace, given_options
-from dlf.errors import DlfError
+from dlf.config import SEED_MAX
+from dlf.errors import DlfError, shorten
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line naming the fix, not a usage dump."""
 
     def error(self, message: str):  # type: ignore[override]
-        raise DlfError(f"{message} (see '{self.prog} --help')")
+        raise DlfError(f"{shorten(message, 200)} (see '{self.prog} --help')")
+
+
+def _number(kind: type, low: float, high: float, low_open: bool = False):
+    """An argparse type: a finite `kind` in [low, high] ((low, high] with low_open)."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value {shorten(repr(text))}") from None
+        if not (math.isfinite(value) and (value > low if low_open else value >= low) and value <= high):
+            raise argparse.ArgumentTypeError(f"must be in {'(' if low_open else '['}{low:g}, {high:g}] "
+                                             f"(got {shorten(text)})")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _text(max_len: int = 4096):
+    """An argparse type: non-empty text of at most `max_len` characters."""
+
+    def parse(text: str) -> str:
+        if not text.strip() or len(text) > max_len:
+            raise argparse.ArgumentTypeError(f"must be non-empty text of at most {max_len} characters "
+                                             f"(got {shorten(repr(text))})")
+        return text
+
+    return parse
+
+
+def _out_file(text: str) -> str:
+    """An argparse type: a file that can be written (its folder exists and takes a new file)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a file (got an empty string)")
+    folder = Path(text).parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"folder {shorten(folder)} does not exist; create it or choose another")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot write in {shorten(folder)}: {exc.strerror or exc}") from None
+    return text
+
+
+SEED = _number(int, 0, SEED_MAX)
 
 
 def _top_parser() -> argparse.ArgumentParser:
@@ -47,42 +97,48 @@ def _top_parser() -> argparse.ArgumentParser:
     run.add_argument("name", nargs="?", help="experiment name (see dlf list)")
     run.add_argument("rest", nargs=argparse.REMAINDER)
     tour = sub.add_parser("tour", help="run the fundamentals quickly and write one HTML report")
-    tour.add_argument("--out", help="report folder (default: runs/tour-<timestamp>)")
-    tour.add_argument("--seed", type=int, default=0, help="seed for every experiment (default: 0)")
+    tour.add_argument("--out", type=_text(), help="report folder (default: runs/tour-<timestamp>)")
+    tour.add_argument("--seed", type=SEED, default=0, help="seed for every experiment (default: 0)")
     tour.add_argument("--part", type=int, choices=(1, 2), default=1,
                       help="1: the fundamentals (about 20 s); 2: the second half, small (about 10 min)")
     rep = sub.add_parser("report", help="one self-contained HTML page for any set of finished runs")
     rep.add_argument("runs", nargs="+", metavar="RUN_DIR", help="finished run folders")
     rep.add_argument("--out", help="HTML file to write (default: report.html)")
     cmp = sub.add_parser("compare", help="plot test accuracy against image shift for MNIST runs (CNN vs MLP)")
-    cmp.add_argument("runs", nargs="+", metavar="RUN_DIR", help="finished mnist-mlp/cnn/rnn run folders")
-    cmp.add_argument("--out", help="PNG to write (default: shift-compare.png beside the first run)")
+    cmp.add_argument("runs", nargs="+", type=_text(), metavar="RUN_DIR", help="finished mnist-mlp/cnn/rnn run folders")
+    cmp.add_argument("--out", type=_out_file, help="PNG to write (default: shift-compare.png beside the first run)")
     play = sub.add_parser("play", help="evaluate the agent of a 'dlf run cartpole' folder and write a GIF")
     play.add_argument("run_dir", metavar="RUN_DIR", help="folder of a cartpole run")
-    play.add_argument("--episodes", type=int, default=10, help="greedy evaluation episodes (default: 10)")
-    play.add_argument("--out", help="GIF to write (default: RUN_DIR/play.gif)")
+    play.add_argument("--episodes", type=_number(int, 1, 10_000), default=10,
+                      help="greedy evaluation episodes (default: 10)")
+    play.add_argument("--out", type=_out_file, help="GIF to write (default: RUN_DIR/play.gif)")
     smp = sub.add_parser("sample", help="draw new samples from a char-rnn, pixelcnn, vae or gan run")
     smp.add_argument("run_dir", metavar="RUN_DIR", help="folder of a finished run")
-    smp.add_argument("--n", type=int, default=64, help="images to draw (default: 64)")
-    smp.add_argument("--seed", type=int, default=0, help="the same seed gives the same samples (default: 0)")
-    smp.add_argument("--out", help="file to write (default: samples.png or sample.txt in RUN_DIR)")
-    smp.add_argument("--prime", help="char-rnn: text the sample starts with (default: a newline)")
-    smp.add_argument("--length", type=int, help="char-rnn: characters to generate (default: 500)")
-    smp.add_argument("--temperature", type=float, help="char-rnn: below 1 is safer, above 1 wilder (default: 0.8)")
-    smp.add_argument("--top-k", type=int, help="char-rnn: sample among the k likeliest characters (default: 0, all)")
+    smp.add_argument("--n", type=_number(int, 1, 1024), default=64, help="images to draw, 1 to 1024 (default: 64)")
+    smp.add_argument("--seed", type=SEED, default=0, help="the same seed gives the same samples (default: 0)")
+    smp.add_argument("--out", type=_out_file, help="file to write (default: samples.png or sample.txt in RUN_DIR)")
+    smp.add_argument("--prime", type=_text(10_000), help="char-rnn: text the sample starts with (default: a newline)")
+    smp.add_argument("--length", type=_number(int, 1, 1_000_000),
+                     help="char-rnn: characters to generate, up to 1,000,000 (default: 500)")
+    smp.add_argument("--temperature", type=_number(float, 0, 100, low_open=True),
+                     help="char-rnn: below 1 is safer, above 1 wilder (default: 0.8)")
+    smp.add_argument("--top-k", type=_number(int, 0, 100_000),
+                     help="char-rnn: sample among the k likeliest characters (default: 0, all)")
     ins = sub.add_parser("inspect", help="colour a char-rnn hidden unit's activation over validation text (HTML)")
     ins.add_argument("run_dir", metavar="RUN_DIR", help="folder of a char-rnn run")
-    ins.add_argument("--unit", type=int, required=True, help="index of the hidden unit (last layer)")
-    ins.add_argument("--chars", type=int, default=3000, help="validation characters to show (default: 3000)")
-    ins.add_argument("--out", help="HTML file to write (default: RUN_DIR/unit-N.html)")
+    ins.add_argument("--unit", type=_number(int, 0, 1_000_000), required=True,
+                     help="index of the hidden unit (last layer)")
+    ins.add_argument("--chars", type=_number(int, 1, 1_000_000), default=3000,
+                     help="validation characters to show (default: 3000)")
+    ins.add_argument("--out", type=_out_file, help="HTML file to write (default: RUN_DIR/unit-N.html)")
     nb = sub.add_parser("neighbors", help="the nearest words to WORD in a word2vec run")
     nb.add_argument("run_dir", metavar="RUN_DIR", help="folder of a word2vec run")
-    nb.add_argument("word")
-    nb.add_argument("-k", type=int, default=10, help="how many neighbours (default: 10)")
+    nb.add_argument("word", type=_text(200))
+    nb.add_argument("-k", type=_number(int, 1, 10_000), default=10, help="how many neighbours (default: 10)")
     an = sub.add_parser("analogy", help="A is to B as C is to ?, by 3CosAdd, in a word2vec run")
     an.add_argument("run_dir", metavar="RUN_DIR", help="folder of a word2vec run")
-    an.add_argument("words", nargs=3, metavar="WORD", help="A B C, e.g. man king woman")
-    an.add_argument("-k", type=int, default=5, help="how many answers (default: 5)")
+    an.add_argument("words", nargs=3, type=_text(200), metavar="WORD", help="A B C, e.g. man king woman")
+    an.add_argument("-k", type=_number(int, 1, 10_000), default=5, help="how many answers (default: 5)")
     data = sub.add_parser("data", help="data sets: dlf data list, dlf data download NAME")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=_Parser)
     dl = data_sub.add_parser("download", help="download data sets and check their checksums")
@@ -92,20 +148,9 @@ def _top_parser() -> argparse.ArgumentParser:
     ls.add_argument("--data-dir", help="data folder to look in first (then $DLF_DATA_DIR, then ~/.cache/dlf)")
     ex = sub.add_parser("explore", help="the interactive explorer in the browser (needs: pip install 'dlf[explore]')")
     ex.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
-    ex.add_argument("--port", type=int, default=7860, help="port to listen on (default: 7860)")
+    ex.add_argument("--port", type=_number(int, 1, 65_535), default=7860, help="port to listen on (default: 7860)")
     ex.add_argument("--open", action="store_true", help="open the explorer in the default web browser")
     ex.add_argument("--runs", default="runs", metavar="DIR", help="folder of trained runs to explore (default: runs)")
-    return p
-
-
-def _run_parser(name: str, config_cls: type) -> argparse.ArgumentParser:
-    exp = registry.get(name)
-    p = _Parser(prog=f"dlf run {name}", description=exp.concept)
-    p.add_argument("--out", help=f"run folder (default: runs/{name}-<timestamp>)")
-    p.add_argument("--resume", metavar="DIR", help="continue the checkpointed run in DIR with its saved config")
-    p.add_argument("--data-dir", help="data folder (default: $DLF_DATA_DIR, then ~/.cache/dlf)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars and no summary table")
-    add_options(p, config_cls)
     return p
 
 
@@ -123,17 +168,14 @@ def cmd_run(name: str | None, rest: list[str]) -> int:
         print("usage: dlf run NAME [--out DIR] [--seed N] [--device auto|cpu|cuda|mps] [options]\n")
         cmd_list()
         return 0 if name else 2
-    module = registry.get(name).load()
-    ns = _run_parser(name, module.Config).parse_args(rest)
-    if ns.resume:
-        extra = [o for o in given_options(module.Config, ns)]
-        if extra or ns.out:
-            opts = ", ".join("--" + o.replace("_", "-") for o in extra) or "--out"
-            raise DlfError(f"--resume continues a run with its saved config; drop {opts}")
-        execute(name, resume=ns.resume, data_dir=ns.data_dir, quiet=ns.quiet)
-        return 0
-    cfg = from_namespace(module.Config, ns)
-    execute(name, cfg, ns.out, data_dir=ns.data_dir, quiet=ns.quiet)
+    from dlf.options import parse_run
+
+    exp = registry.get(name)
+    cfg, opts = parse_run(name, exp.load().Config, rest, exp.concept)
+    if opts.resume is not None:
+        execute(name, resume=opts.resume, data_dir=opts.data_dir, quiet=opts.quiet)
+    else:
+        execute(name, cfg, opts.out, data_dir=opts.data_dir, quiet=opts.quiet)
     return 0
 
 
@@ -213,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _top_parser().print_help()
         return 0 if not argv else 2
     except DlfError as exc:
-        print(f"dlf: error: {exc}", file=sys.stderr)
+        print(f"dlf: error: {shorten(exc, 1000)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("dlf: interrupted", file=sys.stderr)

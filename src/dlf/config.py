@@ -1,63 +1,115 @@
-"""Typed experiment configs, and the CLI options generated from them.
+"""Typed experiment configs: one declaration per field, checked before any work starts, and the CLI made from them.
 
-Every experiment has one dataclass config. Each field has a type, a default and a docstring written on the
-line below it; that docstring is the `--help` text. `add_options` turns the fields into argparse options and
-`from_namespace` turns parsed options back into a validated config, so the options exist exactly once.
+Every experiment has one dataclass config. Each field has a type, its valid range (or predicate) as `Annotated`
+metadata, a default, and a docstring on the line below it; tyro (as CleanRL uses it) turns the fields into
+`--options` and the docstrings into the `--help` text.
 
     @dataclass
     class Config(BaseConfig):
-        lr: float = 0.1
+        lr: Annotated[float, Range(0, 10, low_open=True)] = 0.1
         \"\"\"Learning rate of the update w <- w - lr * grad.\"\"\"
 
-Validation lives in `validate()`, which raises `ConfigError` with a message naming the option.
+`check_fields` checks every field's type, finiteness and range (for options and for config.json alike);
+`validate()` adds only the rules that tie several fields together, and the up-front memory check (an
+experiment's `memory_bytes()` against the RAM available). All raise `ConfigError` with a one-line message.
+
+What a config can do is declared once, on the class: a `device` field gives the `--device` option, `checkpoints`
+gives `--resume`, `reads_data` gives `--data-dir` (see `dlf.cli`).
 """
 
 from __future__ import annotations
 
-import argparse
-import ast
 import dataclasses
-import inspect
 import json
-import textwrap
+import math
+import os
 import types
 import typing
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from dlf.errors import ConfigError
+from dlf.errors import ConfigError, shorten
 
 Device = Literal["auto", "cpu", "cuda", "mps"]
+SEED_MAX = 2**32 - 1  # numpy's seeds are 32-bit; torch takes these too
+
+
+@dataclass(frozen=True)
+class Range:
+    """The closed interval [low, high] of a number field (open at an end where asked); floats must be finite."""
+
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+
+    def check(self, value: float) -> str | None:
+        ok_low = value > self.low if self.low_open else value >= self.low
+        ok_high = value < self.high if self.high_open else value <= self.high
+        if ok_low and ok_high:
+            return None
+        lo, hi = _num(self.low), _num(self.high)
+        return f"must be in {'(' if self.low_open else '['}{lo}, {hi}{')' if self.high_open else ']'}"
+
+
+@dataclass(frozen=True)
+class Text:
+    """A string field: non-empty (no blank file names) and at most `max_len` characters."""
+
+    max_len: int = 4096
+
+    def check(self, value: str) -> str | None:
+        if not value.strip():
+            return "must not be empty"
+        if len(value) > self.max_len:
+            return f"must be at most {self.max_len} characters"
+        return None
+
+
+def _num(x: float) -> str:
+    return f"{int(x):_}".replace("_", ",") if float(x).is_integer() and abs(x) >= 10_000 else f"{x:g}"
 
 
 @dataclass
 class BaseConfig:
     """Fields every experiment shares."""
 
-    seed: int = 0
+    seed: Annotated[int, Range(0, SEED_MAX)] = 0
     """Seed for python, numpy and torch; the same seed on the same device gives the same summary.json."""
-    device: Device = "auto"
-    """Where to compute: auto picks cuda, then mps, then cpu."""
+
+    checkpoints: ClassVar[bool] = False
+    """Whether the experiment writes checkpoints (and so can be continued with --resume)."""
+    reads_data: ClassVar[bool] = False
+    """Whether the experiment reads a data set (and so takes --data-dir)."""
 
     def validate(self) -> None:
-        """Raise ConfigError on a bad value. Subclasses call super().validate() and add their checks."""
-        require(self.seed >= 0, "seed", "must be >= 0", self.seed)
+        """Check every field, then the memory estimate. Subclasses call super().validate() and add cross-field rules."""
+        check_fields(self)
+        check_memory(self)
+
+    def memory_bytes(self) -> tuple[float, str]:
+        """About how many bytes a run needs (parameters, optimizer state, activations, data), and the options
+        that set it. 0 where the experiment is always small."""
+        return 0, ""
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BaseConfig:
-        """Rebuild a config from config.json; unknown keys are an error, missing keys take their defaults."""
-        hints = _hints(cls)
+        """Rebuild a config from config.json: unknown keys and values of the wrong type are errors, missing keys
+        take their defaults."""
+        if not isinstance(data, dict):
+            raise ConfigError("must hold a JSON object of option values")
         names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
+        unknown = sorted(set(data) - names - RETIRED)
         if unknown:
-            keys = ", ".join(unknown)
-            raise ConfigError(f"unknown config key(s) {keys}; is this config.json from another dlf version?")
-        kwargs = {k: _coerce(hints[k], v) for k, v in data.items()}
+            keys = shorten(", ".join(unknown))
+            raise ConfigError(f"unknown key(s) {keys}; is this config.json from another dlf version?")
+        kwargs = {k: _from_json(v) for k, v in data.items() if k in names}
         cfg = cls(**kwargs)
+        check_fields(cfg, key=lambda name: f'key "{name}"')
         cfg.validate()
         return cfg
 
@@ -67,148 +119,140 @@ class BaseConfig:
         return cfg
 
 
+RETIRED = frozenset({"device"})
+"""Keys older dlf versions wrote for experiments that no longer have them (ignored when read back)."""
+
+
 def require(ok: bool, field: str, rule: str, value: Any) -> None:
-    """Raise a one-line ConfigError naming the option when `ok` is false."""
+    """Raise a one-line ConfigError naming the option when `ok` is false (for rules across fields)."""
     if not ok:
-        raise ConfigError(f"--{field.replace('_', '-')} {rule} (got {value!r})")
+        raise ConfigError(f"--{field.replace('_', '-')} {rule} (got {shorten(repr(value))})")
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return list(value)
-    return value
+    return list(value) if isinstance(value, tuple) else value
 
 
+def _from_json(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+# field checks --------------------------------------------------------------------------------------------------
 @cache
-def field_docs(cls: type) -> dict[str, str]:
-    """Docstrings written under each field, collected over the class and its bases (the base first)."""
-    docs: dict[str, str] = {}
-    for klass in reversed(cls.__mro__):
-        if klass is object or not dataclasses.is_dataclass(klass):
-            continue
-        try:
-            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
-        except (OSError, TypeError):
-            continue
-        body = tree.body[0].body  # type: ignore[attr-defined]
-        for node, nxt in zip(body, body[1:]):
-            if (
-                isinstance(node, ast.AnnAssign)
-                and isinstance(node.target, ast.Name)
-                and isinstance(nxt, ast.Expr)
-                and isinstance(nxt.value, ast.Constant)
-                and isinstance(nxt.value.value, str)
-            ):
-                docs[node.target.id] = " ".join(nxt.value.value.split())
-    return docs
+def field_specs(cls: type) -> dict[str, tuple[Any, tuple[Any, ...]]]:
+    """name -> (type without Annotated, its checks (Range/Text)) for each field of a config class.
 
-
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(args) == 1 and len(typing.get_args(tp)) == 2:
-            return args[0], True
-    return tp, False
-
-
-def _scalar_parser(tp: Any, name: str):
-    def parse(text: str):
-        try:
-            return tp(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid {tp.__name__} value {text!r}") from None
-
-    parse.__name__ = tp.__name__
-    return parse
-
-
-def _type_parser(tp: Any, name: str):
-    """A function str -> value for one field type, raising ArgumentTypeError with a readable message."""
-    inner, optional = _unwrap_optional(tp)
-    origin = typing.get_origin(inner)
-    if origin in (tuple, list):
-        item = typing.get_args(inner)[0]
-        parse_item = _scalar_parser(item, name)
-
-        def parse_seq(text: str):
-            parts = [p.strip() for p in text.split(",") if p.strip()]
-            if not parts:
-                raise argparse.ArgumentTypeError("expected a comma-separated list, e.g. 1,2,4")
-            return tuple(parse_item(p) for p in parts)
-
-        base = parse_seq
-    elif origin is Literal:
-        base = str
-    else:
-        base = _scalar_parser(inner, name)
-    if not optional:
-        return base
-
-    def parse_optional(text: str):
-        return None if text.lower() == "none" else base(text)
-
-    return parse_optional
-
-
-def _coerce(tp: Any, value: Any) -> Any:
-    """JSON value -> field value (lists become tuples where the field is a tuple)."""
-    inner, _ = _unwrap_optional(tp)
-    if value is None:
-        return None
-    if typing.get_origin(inner) is tuple and isinstance(value, list):
-        return tuple(value)
-    return value
-
-
-def _fmt_default(value: Any) -> str:
-    if isinstance(value, tuple):
-        return ",".join(str(v) for v in value)
-    return str(value)
-
-
-def add_options(parser: argparse.ArgumentParser, cls: type) -> None:
-    """One `--field-name` option per dataclass field, with its docstring and default as help."""
-    docs = field_docs(cls)
-    hints = _hints(cls)
-    group = parser.add_argument_group(f"{cls.__name__} options")
+    A subclass that only changes a field's default (`epochs: float = 8.0`) keeps the range declared in the base."""
+    specs = {}
     for f in dataclasses.fields(cls):
-        tp = hints[f.name]
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-        flag = "--" + f.name.replace("_", "-")
-        doc = docs.get(f.name, "")
-        kwargs: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS}
-        inner, _ = _unwrap_optional(tp)
-        if inner is bool:
-            kwargs["action"] = argparse.BooleanOptionalAction
-            kwargs["help"] = f"{doc} (default: {'on' if default else 'off'})"
+        tp, checks = _split(typing.get_type_hints(cls, include_extras=True)[f.name])
+        for klass in cls.__mro__:
+            if checks or f.name not in vars(klass).get("__annotations__", {}):
+                continue
+            checks = _split(typing.get_type_hints(klass, include_extras=True)[f.name])[1]
+        specs[f.name] = (tp, checks)
+    return specs
+
+
+def _split(tp: Any) -> tuple[Any, tuple[Any, ...]]:
+    if typing.get_origin(tp) is not Annotated:
+        return tp, ()
+    inner, *meta = typing.get_args(tp)
+    return inner, tuple(m for m in meta if isinstance(m, (Range, Text)))
+
+
+def _check_value(tp: Any, checks: tuple[Any, ...], value: Any) -> str | None:
+    """Why `value` is not a valid value of type `tp` with `checks`, or None."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _check_value(inner[0], checks, value) if len(inner) == 1 else None
+    if origin is Literal:
+        return None if value in args else f"must be one of {', '.join(map(str, args))}"
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return "must be a list of values"
+        if len(args) == 2 and args[1] is Ellipsis:
+            if not value:
+                return "must not be empty"
+            items = args[:1] * len(value)
+        elif len(value) != len(args):
+            return f"must be {len(args)} values"
         else:
-            kwargs["type"] = _type_parser(tp, f.name)
-            kwargs["metavar"] = f.name.upper()
-            if typing.get_origin(inner) is Literal:
-                kwargs["choices"] = list(typing.get_args(inner))
-                kwargs.pop("metavar")
-            kwargs["help"] = f"{doc} (default: {_fmt_default(default)})"
-        group.add_argument(flag, **kwargs)
+            items = args
+        for item_tp, item in zip(items, value):
+            why = _check_value(item_tp, checks, item)
+            if why:
+                return why
+        return None
+    if tp is bool:
+        return None if isinstance(value, bool) else "must be true or false"
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "must be an integer"
+    elif tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return "must be a number"
+        if not math.isfinite(value):
+            return "must be a finite number"
+    elif tp is str and not isinstance(value, str):
+        return "must be text"
+    for check in checks:
+        why = check.check(value)
+        if why:
+            return why
+    return None
 
 
-def from_namespace(cls: type, ns: argparse.Namespace, base: BaseConfig | None = None) -> BaseConfig:
-    """Build and validate a config: the given options over `base` (or over the defaults)."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    given = {k: v for k, v in vars(ns).items() if k in names}
-    cfg = dataclasses.replace(base, **given) if base is not None else cls(**given)
-    cfg.validate()
-    return cfg
+def check_fields(cfg: BaseConfig, key=_flag) -> None:
+    """Raise ConfigError for the first field whose value has the wrong type, is not finite or is out of range."""
+    for name, (tp, checks) in field_specs(type(cfg)).items():
+        value = getattr(cfg, name)
+        why = _check_value(tp, checks, value)
+        if why:
+            raise ConfigError(f"{key(name)} {why} (got {shorten(repr(value))})")
+        if tp is float and isinstance(value, int):
+            object.__setattr__(cfg, name, float(value))
 
 
-def given_options(cls: type, ns: argparse.Namespace) -> list[str]:
-    """The config options that were given explicitly on the command line."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    return sorted(k for k in vars(ns) if k in names)
+# memory -----------------------------------------------------------------------------------------------------
+def available_memory() -> float:
+    """Bytes of RAM available now (MemAvailable on Linux, else the physical total)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return math.inf
+
+
+def check_memory(cfg: BaseConfig) -> None:
+    """Refuse, before anything is allocated, a configuration that needs more memory than is available."""
+    need, options = cfg.memory_bytes()
+    have = available_memory()
+    if need > have:
+        raise ConfigError(f"this configuration needs about {_gb(need)} of memory but {_gb(have)} is available; "
+                          f"make {options} smaller")
+
+
+def _gb(n: float) -> str:
+    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.0f} MiB"
+
+
+def train_bytes(params: float, activations: float) -> float:
+    """Parameters with their gradients and two Adam moments (4 float32 copies), plus activations kept for backward."""
+    return 16 * params + 4 * activations
 
 
 def dumps(cfg: BaseConfig, experiment: str) -> str:

@@ -10,6 +10,8 @@ class DlfError(Exception):
     """A problem the user can fix; printed as one line by the CLI."""
 
     exit_code = 2
+    keep_run = False
+    """Whether a run folder that saw this error is worth keeping (e.g. it holds a checkpoint to resume from)."""
 
 
 class ConfigError(DlfError):
@@ -18,3 +20,9 @@ class ConfigError(DlfError):
 
 class DataError(DlfError):
     """A missing or corrupt data file."""
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """`text` cut to `limit` characters with an ellipsis, so that a huge user value never floods a message."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

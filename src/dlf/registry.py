@@ -12,7 +12,7 @@ import importlib
 from dataclasses import dataclass
 from types import ModuleType
 
-from dlf.errors import DlfError
+from dlf.errors import DlfError, shorten
 
 
 @dataclass(frozen=True)
@@ -66,4 +66,4 @@ def get(name: str) -> Experiment:
         return BY_NAME[name]
     close = difflib.get_close_matches(name, BY_NAME, n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
-    raise DlfError(f"unknown experiment '{name}'; {hint}run 'dlf list' to see all {len(BY_NAME)}")
+    raise DlfError(f"unknown experiment '{shorten(name, 60)}'; {hint}run 'dlf list' to see all {len(BY_NAME)}")

@@ -14,9 +14,10 @@ import math
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from dlf.errors import DlfError
 
@@ -83,19 +84,38 @@ def read_metrics_file(path: Path) -> list[tuple[dict[str, Any], str]]:
     return out
 
 
+@dataclass
 class Run:
-    """A run directory: config, metrics, summary, plots. Only rank 0 writes (`enabled=False` elsewhere)."""
+    """A run directory (config, metrics, summary, plots) and how the run was started: what an experiment's
+    `run(cfg, run)` receives. Only rank 0 writes (`enabled=False` elsewhere)."""
 
-    def __init__(self, path: Path, enabled: bool = True):
-        self.path = Path(path)
-        self.enabled = enabled
-        self._metrics = None
+    path: Path
+    name: str = ""
+    """The experiment's name, for messages such as 'continue with: dlf run NAME --resume DIR'."""
+    enabled: bool = True
+    """Whether this process writes (rank 0 under torchrun)."""
+    resume: bool = False
+    """Whether this run continues from the checkpoints in `path`."""
+    data_dir: Path | None = None
+    """The --data-dir given, if any (else the data lookup's defaults)."""
+    quiet: bool = False
+    """No progress bars and no summary table."""
+    keep: bool = False
+    """Keep the folder if the run fails (set once it holds a checkpoint worth resuming from)."""
+    timing: dict[str, float] = field(default_factory=dict)
+    """Wall-clock figures, written to timing.json (apart from summary.json, which stays reproducible)."""
+    _metrics: IO[str] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+        self.data_dir = Path(self.data_dir) if self.data_dir is not None else None
 
     @classmethod
-    def create(cls, path: Path, config_json: str, *, resume: bool = False, enabled: bool = True) -> Run:
+    def create(cls, path: Path, config_json: str, *, resume: bool = False, enabled: bool = True, name: str = "",
+               data_dir: str | os.PathLike | None = None, quiet: bool = False) -> Run:
         """Make the folder (a fresh one must not hold an earlier run) and write config.json."""
         path = Path(path)
-        run = cls(path, enabled)
+        run = cls(path, name=name, enabled=enabled, resume=resume, data_dir=data_dir, quiet=quiet, keep=resume)
         if not enabled:
             return run
         if not resume and (path / "config.json").exists():

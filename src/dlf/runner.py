@@ -10,7 +10,7 @@ from typing import Any
 
 from dlf import registry
 from dlf.config import BaseConfig, dumps
-from dlf.errors import DlfError
+from dlf.errors import ConfigError, DlfError
 from dlf.rundir import Run, default_out, format_summary
 from dlf.runtime import seed_everything
 
@@ -40,12 +40,18 @@ def load_run_config(name: str, path: Path) -> BaseConfig:
         raise DlfError(f"{path} holds no config.json; give the folder of a run made by 'dlf run'")
     try:
         data = json.loads(cfg_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DlfError(f"{cfg_path} is not valid JSON ({exc.msg}); the run folder is damaged") from None
-    saved = data.pop("experiment", None)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        why = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+        raise DlfError(f"{cfg_path} is not valid JSON ({why}); the run folder is damaged") from None
+    saved = data.pop("experiment", None) if isinstance(data, dict) else None
+    if not isinstance(saved, str) or saved not in registry.BY_NAME:
+        raise DlfError(f"{cfg_path} names no known experiment; the run folder is damaged")
     if name and saved != name:
         raise DlfError(f"{path} is a '{saved}' run, not '{name}'; use 'dlf run {saved} --resume {path}'")
-    return registry.get(saved).load().Config.from_dict(data)
+    try:
+        return registry.get(saved).load().Config.from_dict(data)
+    except ConfigError as exc:
+        raise DlfError(f"{cfg_path}: {exc}; the run folder is damaged") from None
 
 
 def execute(
@@ -67,19 +73,14 @@ def execute(
         cfg = cfg if cfg is not None else module.Config()
         cfg.validate()
         path = Path(out) if out is not None else default_out(name)
-    run = Run.create(path, dumps(cfg, name), resume=resume is not None, enabled=is_rank_zero())
-    run.name = name
-    run.resume = resume is not None
-    run.data_dir = data_dir
-    run.quiet = quiet
-    run.keep = resume is not None
-    run.timing = {}
+    run = Run.create(path, dumps(cfg, name), resume=resume is not None, enabled=is_rank_zero(), name=name,
+                     data_dir=data_dir, quiet=quiet)
     seed_everything(cfg.seed)
     start = time.perf_counter()
     try:
         summary = module.run(cfg, run)
     except DlfError as exc:
-        if not (run.keep or getattr(exc, "keep_run", False)):
+        if not (run.keep or exc.keep_run):
             run.discard()
         raise
     finally:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlf.config import require
+from dlf.config import Range
 from dlf.data.mnist import load_mnist
 from dlf.errors import DlfError
 from dlf.plotting import figure, plot_train_val
@@ -23,17 +24,14 @@ SHIFTS = (0, 1, 2, 3, 4)
 
 @dataclass
 class MnistConfig(TrainConfig):
-    train_size: int = 0
+    train_size: Annotated[int, Range(0, 60_000)] = 0
     """Use only the first N training images (0: all 60,000)."""
-    test_size: int = 0
+    test_size: Annotated[int, Range(0, 10_000)] = 0
     """Use only the first N test images (0: all 10,000)."""
     augment: bool = False
     """Shift each training image by up to 2 pixels at random."""
 
-    def validate(self) -> None:
-        super().validate()
-        require(self.train_size >= 0, "train_size", "must be >= 0", self.train_size)
-        require(self.test_size >= 0, "test_size", "must be >= 0", self.test_size)
+    reads_data: ClassVar[bool] = True
 
 
 def normalize(images: torch.Tensor) -> torch.Tensor:

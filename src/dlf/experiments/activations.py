@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import torch
 
-from dlf.config import BaseConfig, require
+from dlf.config import BaseConfig, Range
 from dlf.fundamentals import activations as act
 from dlf.plotting import figure
 
 
 @dataclass
 class Config(BaseConfig):
-    z_max: float = 6.0
+    z_max: Annotated[float, Range(0, 1000, low_open=True)] = 6.0
     """Plot each activation on [-z_max, z_max]."""
-    points: int = 601
+    points: Annotated[int, Range(3, 1_000_000)] = 601
     """Number of points on the plotted interval."""
-
-    def validate(self) -> None:
-        super().validate()
-        require(self.z_max > 0, "z_max", "must be > 0", self.z_max)
-        require(self.points >= 3, "points", "must be >= 3", self.points)
 
 
 def run(cfg: Config, run) -> dict:

@@ -59,10 +59,9 @@ def report(cfg: Config, run, agents: list[Agent]) -> dict:
 
 def seed_run(run, seed: int) -> Run:
     """DIR/seed-N: the Trainer's checkpoints and this seed's metrics.jsonl."""
-    sub = Run(run.path / f"seed-{seed}", enabled=run.enabled)
+    sub = Run(run.path / f"seed-{seed}", name=run.name, enabled=run.enabled, resume=run.resume, quiet=run.quiet)
     if sub.enabled:
         sub.path.mkdir(parents=True, exist_ok=True)
-    sub.name, sub.resume, sub.quiet, sub.keep = run.name, run.resume, run.quiet, False
     return sub
 
 

@@ -20,13 +20,13 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dlf.config import require
+from dlf.config import Range, Text, train_bytes
 from dlf.data.paths import find_file, locate
 from dlf.data.text import read_text
 from dlf.errors import ConfigError, DlfError
@@ -39,23 +39,23 @@ VAL_KEPT = 1_000_000  # validation characters saved in the run folder for `dlf i
 
 @dataclass
 class Config(TrainConfig):
-    text: str | None = None
+    text: Annotated[str | None, Text()] = None
     """UTF-8 text file to learn from (default: Tiny Shakespeare, tinyshakespeare/input.txt in the data folder)."""
     cell: Literal["lstm", "gru", "rnn"] = "gru"
     """Recurrent cell: lstm, gru or rnn (tanh). GRU learns fastest per second on a CPU."""
-    hidden: int = 512
+    hidden: Annotated[int, Range(1, 16_384)] = 512
     """Units in each recurrent layer."""
-    layers: int = 1
+    layers: Annotated[int, Range(1, 64)] = 1
     """Stacked recurrent layers."""
-    embed: int = 64
+    embed: Annotated[int, Range(0, 16_384)] = 64
     """Size of the character embedding (0: as wide as --hidden)."""
-    dropout: float = 0.0
+    dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.0
     """Dropout on the embedding, between layers and before the output layer."""
-    seq_len: int = 64
+    seq_len: Annotated[int, Range(1, 100_000)] = 64
     """Characters per training chunk: gradients flow back this far (truncated BPTT); the state carries on."""
-    val_chunk: int = 1024
+    val_chunk: Annotated[int, Range(1, 10_000_000)] = 1024
     """Characters per validation chunk, each read from a zero state (the loss averages every position)."""
-    analyze_chars: int = 20000
+    analyze_chars: Annotated[int, Range(0, 100_000_000)] = 20000
     """Validation characters read to find the units that track simple properties (0: skip the analysis)."""
     epochs: float = 4.0
     """Passes over the training text (with --time-limit, set it large: the clock ends the run)."""
@@ -70,17 +70,8 @@ class Config(TrainConfig):
     eval_every: int = 100
     """Evaluate on the validation text every N steps (0: once per epoch)."""
 
-    def validate(self) -> None:
-        super().validate()
-        require(self.text is None or bool(self.text.strip()), "text", "must name a file", self.text)
-        require(self.hidden >= 1, "hidden", "must be >= 1", self.hidden)
-        require(self.layers >= 1, "layers", "must be >= 1", self.layers)
-        require(self.embed >= 0, "embed", "must be >= 0", self.embed)
-        require(0 <= self.dropout < 1, "dropout", "must be in [0, 1)", self.dropout)
-        require(self.seq_len >= 1, "seq_len", "must be >= 1", self.seq_len)
-        require(self.val_chunk >= 1, "val_chunk", "must be >= 1", self.val_chunk)
-        require(self.analyze_chars >= 0, "analyze_chars", "must be >= 0", self.analyze_chars)
 
+    reads_data: ClassVar[bool] = True
 
 # text -------------------------------------------------------------------------------------------------------
 def _codes(text: str) -> np.ndarray:

@@ -22,12 +22,12 @@ import copy
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Annotated, ClassVar, Literal, NamedTuple
 
 import numpy as np
 import torch
 
-from dlf.config import require
+from dlf.config import Range, Text, require, train_bytes
 from dlf.data.mnist import load_mnist
 from dlf.errors import ConfigError, DataError
 from dlf.experiments import _sample_metrics as metrics
@@ -43,15 +43,15 @@ CLASSIFIER_SEED = 0  # the in-run feature CNN is the same for every --seed, so F
 class Config(TrainConfig):
     arch: Literal["fc", "dcgan"] = "fc"
     """fc: the paper's fully connected GAN (ReLU G, maxout D with dropout); dcgan: convolutional, batch-normalised."""
-    z_dim: int = 100
+    z_dim: Annotated[int, Range(1, 65_536)] = 100
     """Size of the noise vector z ~ N(0, I)."""
-    g_hidden: int = 1200
+    g_hidden: Annotated[int, Range(1, 65_536)] = 1200
     """fc: units in each of the generator's two ReLU layers."""
-    d_hidden: int = 240
+    d_hidden: Annotated[int, Range(1, 65_536)] = 240
     """fc: maxout units in each of the discriminator's two hidden layers."""
-    pieces: int = 5
+    pieces: Annotated[int, Range(1, 64)] = 5
     """fc: linear pieces per maxout unit."""
-    channels: int = 64
+    channels: Annotated[int, Range(1, 4096)] = 64
     """dcgan: channels of D's first and G's last hidden convolution (the middle ones have twice as many)."""
     epochs: float = 200.0
     """Passes over the 50,000 training images (on a CPU, --time-limit usually ends the run first)."""
@@ -61,45 +61,50 @@ class Config(TrainConfig):
     """Optimizer of G and of D: adam or adamw (betas --beta1, 0.999), or sgd with momentum."""
     lr: float = 1e-3
     """Learning rate of both optimizers (fc: 1e-3 keeps pace with the maxout D; for dcgan Radford et al. use 2e-4)."""
-    beta1: float = 0.5
+    beta1: Annotated[float, Range(0, 1, high_open=True)] = 0.5
     """Adam's beta1 for both optimizers (Radford et al.: 0.5; beta2 is 0.999)."""
     schedule: Literal["constant", "cosine", "linear", "onecycle"] = "linear"
     """Learning-rate schedule over the run, after the warm-up (linear: decays to 0 as the run, or time, ends)."""
-    ema: float = 0.999
+    ema: Annotated[float, Range(0, 1, high_open=True)] = 0.999
     """Decay of the moving average of G's weights that is sampled and scored (0: use G itself)."""
-    snapshot_every: int = 500
+    snapshot_every: Annotated[int, Range(0, 10**9)] = 500
     """Draw the fixed noise into RUN/snapshots/ every N steps (0: only at the start and the end)."""
-    gif_frames: int = 60
+    gif_frames: Annotated[int, Range(2, 10_000)] = 60
     """Frames of progress.gif at most (snapshots evenly spaced, the first and last included)."""
-    val_size: int = 10000
+    val_size: Annotated[int, Range(1, 59_999)] = 10000
     """Training images held out at the end of the training file as validation (paper: the last 10,000)."""
-    train_size: int = 0
+    train_size: Annotated[int, Range(0, 60_000)] = 0
     """Train on the first N training images only (0: all 50,000 left after --val-size)."""
-    test_size: int = 0
+    test_size: Annotated[int, Range(0, 10_000)] = 0
     """Score on the first N test images only (0: all 10,000)."""
-    parzen_samples: int = 10000
+    parzen_samples: Annotated[int, Range(1, 1_000_000)] = 10000
     """Generated samples for the Parzen window, the Fréchet distance and the digit histogram (paper: 10,000)."""
-    parzen_val: int = 1000
+    parzen_val: Annotated[int, Range(1, 59_999)] = 1000
     """Validation images (the last ones) on which the Parzen width sigma is chosen (paper: 1,000)."""
-    classifier: str | None = None
+    classifier: Annotated[str | None, Text()] = None
     """Folder of an mnist-cnn run whose CNN gives the features (none: train one here, into RUN/classifier)."""
-    classifier_epochs: float = 1.0
+    classifier_epochs: Annotated[float, Range(0, 1e6, low_open=True)] = 1.0
     """Epochs of the feature CNN trained here when --classifier is not given."""
 
     def validate(self) -> None:
+    reads_data: ClassVar[bool] = True
+
         super().validate()
-        for name in ("z_dim", "g_hidden", "d_hidden", "pieces", "channels", "parzen_samples", "parzen_val",
-                     "val_size"):
-            require(getattr(self, name) >= 1, name, "must be >= 1", getattr(self, name))
-        for name in ("snapshot_every", "train_size", "test_size"):
-            require(getattr(self, name) >= 0, name, "must be >= 0", getattr(self, name))
-        require(0 <= self.beta1 < 1, "beta1", "must be in [0, 1)", self.beta1)
-        require(0 <= self.ema < 1, "ema", "must be in [0, 1)", self.ema)
-        require(self.gif_frames >= 2, "gif_frames", "must be >= 2", self.gif_frames)
         require(self.parzen_val <= self.val_size, "parzen_val", f"must be <= --val-size {self.val_size}",
                 self.parzen_val)
-        require(self.classifier_epochs > 0, "classifier_epochs", "must be > 0", self.classifier_epochs)
-        require(self.classifier != "", "classifier", "must name an mnist-cnn run folder", self.classifier)
+
+    def memory_bytes(self) -> tuple[float, str]:
+        """G and D (and G's average), a batch's activations, and the Parzen window's samples x validation images."""
+        if self.arch == "fc":
+            gh, dh = self.g_hidden, self.d_hidden * self.pieces
+            params = 2 * (self.z_dim * gh + gh * gh + gh * 784) + 784 * dh + self.d_hidden * dh
+            acts = 3 * self.batch_size * (2 * gh + 2 * dh + 784)
+        else:
+            c = self.channels
+            params = 2 * (self.z_dim * 98 * c + 32 * c * c + 16 * c) + 48 * c * c + 98 * c
+            acts = 3 * self.batch_size * 784 * 6 * c
+        parzen = min(self.parzen_samples * max(self.parzen_val, 1), 64 * 10**6)  # chunked beyond this
+        return train_bytes(params, acts + parzen), "--g-hidden, --d-hidden, --pieces, --channels or --batch-size"
 
 
 class GANTask(Task):

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import Annotated
 
 import torch
 
-from dlf.config import BaseConfig, require
+from dlf.config import BaseConfig, Range, require
 from dlf.fundamentals import linreg
 from dlf.fundamentals.gradient_descent import History
 from dlf.plotting import figure
@@ -25,35 +26,33 @@ AGREEMENT = 1e-4
 
 @dataclass
 class Config(BaseConfig):
-    points: int = 100
+    points: Annotated[int, Range(2, 10_000_000)] = 100
     """Number of points on the noisy line (a)."""
-    true_w: float = 2.0
+    true_w: Annotated[float, Range(-1e6, 1e6)] = 2.0
     """Slope of the line the data come from."""
-    true_b: float = 1.0
+    true_b: Annotated[float, Range(-1e6, 1e6)] = 1.0
     """Intercept of the line the data come from."""
-    noise: float = 1.0
+    noise: Annotated[float, Range(0, 1e6)] = 1.0
     """Standard deviation of the Gaussian noise added to y."""
-    features: int = 5
+    features: Annotated[int, Range(1, 10_000)] = 5
     """Number of features of the multivariate problem (b)."""
-    multi_points: int = 200
+    multi_points: Annotated[int, Range(3, 10_000_000)] = 200
     """Number of examples of the multivariate problem (b)."""
-    lr: float = 0.1
+    lr: Annotated[float, Range(0, 1e6, low_open=True)] = 0.1
     """Learning rate of full-batch gradient descent (diverges at or above 2 / lambda_max, reported)."""
-    max_steps: int = 5000
+    max_steps: Annotated[int, Range(1, 10_000_000)] = 5000
     """Stop gradient descent after this many steps if it has not converged."""
-    tol: float = 1e-10
+    tol: Annotated[float, Range(0, 1, low_open=True, high_open=True)] = 1e-10
     """Stop once the relative change of [w, b] in one step is below this."""
 
     def validate(self) -> None:
         super().validate()
-        require(self.points >= 2, "points", "must be >= 2", self.points)
-        require(self.noise >= 0, "noise", "must be >= 0", self.noise)
-        require(self.features >= 1, "features", "must be >= 1", self.features)
         require(self.multi_points >= self.features + 2, "multi_points", f"must be >= --features + 2 = "
                 f"{self.features + 2} so that the least-squares solution is unique", self.multi_points)
-        require(self.lr > 0, "lr", "must be > 0", self.lr)
-        require(self.max_steps >= 1, "max_steps", "must be >= 1", self.max_steps)
-        require(0 < self.tol < 1, "tol", "must lie in (0, 1)", self.tol)
+
+    def memory_bytes(self) -> tuple[float, str]:
+        """The design matrix of problem (b) and its copies (float32)."""
+        return 4 * 8 * self.multi_points * (self.features + 1), "--multi-points or --features"
 
 
 def _solve(name: str, x: torch.Tensor, y: torch.Tensor, cfg: Config, run) -> tuple[dict, History]:

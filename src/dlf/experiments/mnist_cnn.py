@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
-from dlf.config import require
+from dlf.config import Range, train_bytes
 from dlf.experiments._mnist import MnistConfig, train_and_report
 from dlf.models.cnn import CNN
 
 
 @dataclass
 class Config(MnistConfig):
-    width: int = 32
+    width: Annotated[int, Range(1, 4096)] = 32
     """Channels of the first convolution (the later ones have 2x and 4x)."""
-    dropout: float = 0.1
+    dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.1
     """Dropout before the classifier."""
     epochs: float = 8.0
     """Passes over the training set."""
@@ -27,10 +27,11 @@ class Config(MnistConfig):
     augment: bool = True
     """Shift each training image by up to 2 pixels at random."""
 
-    def validate(self) -> None:
-        super().validate()
-        require(self.width >= 1, "width", "must be >= 1", self.width)
-        require(0 <= self.dropout < 1, "dropout", "must be in [0, 1)", self.dropout)
+    def memory_bytes(self) -> tuple[float, str]:
+        """Three 3x3 convolutions (w, 2w, 4w channels) and the activations of a batch (about 6 maps of 28x28xw)."""
+        w = self.width
+        return train_bytes(9 * (w + 2 * w * w + 8 * w * w) + 4 * w * 10, self.batch_size * 6 * 784 * w), \
+            "--width or --batch-size"
 
 
 def run(cfg: Config, run) -> dict:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
-from dlf.config import require
+from dlf.config import Range, train_bytes
 from dlf.experiments._mnist import MnistConfig, train_and_report
 from dlf.models.rnn import RowRNN
 
@@ -14,9 +14,9 @@ from dlf.models.rnn import RowRNN
 class Config(MnistConfig):
     cell: Literal["gru", "lstm"] = "gru"
     """Recurrent cell."""
-    hidden: int = 128
+    hidden: Annotated[int, Range(1, 16_384)] = 128
     """Hidden state size."""
-    layers: int = 1
+    layers: Annotated[int, Range(1, 64)] = 1
     """Stacked recurrent layers."""
     epochs: float = 8.0
     """Passes over the training set."""
@@ -25,10 +25,12 @@ class Config(MnistConfig):
     grad_clip: float = 1.0
     """Clip the gradient's global norm to this value if > 0."""
 
-    def validate(self) -> None:
-        super().validate()
-        require(self.hidden >= 1, "hidden", "must be >= 1", self.hidden)
-        require(self.layers >= 1, "layers", "must be >= 1", self.layers)
+    def memory_bytes(self) -> tuple[float, str]:
+        """Gate weights (3 for gru, 4 for lstm) per layer, and every gate of 28 time steps kept for backward."""
+        gates, h = (3 if self.cell == "gru" else 4), self.hidden
+        params = gates * self.layers * (2 * h * h + 28 * h)
+        return train_bytes(params, self.batch_size * 28 * self.layers * gates * h * 2), \
+            "--hidden, --layers or --batch-size"
 
 
 def run(cfg: Config, run) -> dict:

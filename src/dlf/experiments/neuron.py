@@ -9,37 +9,33 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import Annotated
 
 import torch
 
-from dlf.config import BaseConfig, require
+from dlf.config import BaseConfig, Range, require
 from dlf.fundamentals.neuron import Neuron, make_blobs, train_neuron
 from dlf.plotting import figure
 
 
 @dataclass
 class Config(BaseConfig):
-    points: int = 200
+    points: Annotated[int, Range(4, 1_000_000)] = 200
     """Number of training points, half in each class."""
-    distance: float = 3.0
+    distance: Annotated[float, Range(0, 1000, low_open=True)] = 3.0
     """Distance between the two blob centres."""
-    std: float = 0.7
+    std: Annotated[float, Range(0, 1000, low_open=True)] = 0.7
     """Standard deviation of each blob."""
-    margin: float = 0.5
+    margin: Annotated[float, Range(0, 1000, low_open=True)] = 0.5
     """Width of the empty gap between the classes (points inside it are redrawn)."""
-    lr: float = 0.5
+    lr: Annotated[float, Range(0, 1000, low_open=True)] = 0.5
     """Learning rate of w <- w - lr dL/dw, b <- b - lr dL/db."""
-    steps: int = 300
+    steps: Annotated[int, Range(1, 10_000_000)] = 300
     """Full-batch gradient descent steps."""
 
     def validate(self) -> None:
         super().validate()
-        require(self.points >= 4, "points", "must be >= 4", self.points)
-        require(self.std > 0, "std", "must be > 0", self.std)
-        require(self.margin > 0, "margin", "must be > 0 so that a line separates the classes", self.margin)
         require(self.distance > self.margin, "distance", f"must exceed --margin {self.margin}", self.distance)
-        require(self.lr > 0, "lr", "must be > 0", self.lr)
-        require(self.steps >= 1, "steps", "must be >= 1", self.steps)
 
 
 def _plot(neuron: Neuron, x: torch.Tensor, y: torch.Tensor, loss: list[float], run) -> None:

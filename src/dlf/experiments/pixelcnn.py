@@ -14,11 +14,11 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, ClassVar, Literal
 
 import torch
 
-from dlf.config import require
+from dlf.config import Range, train_bytes
 from dlf.data.mnist import TEST_BINARIZATION_SEED, binarize, load_mnist
 from dlf.models.pixelcnn import PIXELS, SIDE, PixelCNN
 from dlf.plotting import figure, plot_train_val, show_images
@@ -27,9 +27,9 @@ from dlf.train import Task, TensorSource, TrainConfig, Trainer
 
 @dataclass
 class Config(TrainConfig):
-    channels: int = 48
+    channels: Annotated[int, Range(1, 4096)] = 48
     """Channels of the residual stream (a bottleneck block works at half of it inside)."""
-    blocks: int = 8
+    blocks: Annotated[int, Range(0, 256)] = 8
     """Residual blocks after the 7x7 mask-A input convolution (each adds one row of receptive field upwards)."""
     block: Literal["bottleneck", "plain"] = "plain"
     """Residual block: 'plain' (ReLU, 3x3 mask B) or 'bottleneck' (1x1 down, 3x3 mask B, 1x1 up; paper Fig. 5)."""
@@ -41,26 +41,24 @@ class Config(TrainConfig):
     """Peak learning rate (cosine decay; with --time-limit it follows the clock)."""
     grad_clip: float = 1.0
     """Clip the gradient's global norm to this value if > 0."""
-    samples: int = 64
+    samples: Annotated[int, Range(0, 10_000)] = 64
     """Images drawn pixel by pixel for the samples figure at the end (0: none)."""
-    completions: int = 8
+    completions: Annotated[int, Range(0, 10_000)] = 8
     """Test digits whose bottom half is drawn for the completion figure (0: none); 4 completions each."""
-    val_size: int = 1000
+    val_size: Annotated[int, Range(0, 10_000)] = 1000
     """Test images scored at each evaluation during training, for the curves (0: all); the final score uses all."""
-    train_size: int = 0
+    train_size: Annotated[int, Range(0, 60_000)] = 0
     """Use only the first N training images (0: all 60,000)."""
-    test_size: int = 0
+    test_size: Annotated[int, Range(0, 10_000)] = 0
     """Use only the first N test images (0: all 10,000)."""
 
-    def validate(self) -> None:
-        super().validate()
-        require(self.channels >= 1, "channels", "must be >= 1", self.channels)
-        require(self.blocks >= 0, "blocks", "must be >= 0", self.blocks)
-        require(self.samples >= 0, "samples", "must be >= 0", self.samples)
-        require(self.completions >= 0, "completions", "must be >= 0", self.completions)
-        require(self.val_size >= 0, "val_size", "must be >= 0", self.val_size)
-        require(self.train_size >= 0, "train_size", "must be >= 0", self.train_size)
-        require(self.test_size >= 0, "test_size", "must be >= 0", self.test_size)
+    reads_data: ClassVar[bool] = True
+
+    def memory_bytes(self) -> tuple[float, str]:
+        """A 3x3 masked convolution per block, and about 3 maps of 28x28xchannels per block of a batch."""
+        c, maps = self.channels, self.blocks * 3 + 2
+        return train_bytes(49 * c + self.blocks * 9 * c * c + 2 * c * c, self.batch_size * 784 * c * maps), \
+            "--channels, --blocks or --batch-size"
 
 
 def build_model(cfg: Config) -> PixelCNN:

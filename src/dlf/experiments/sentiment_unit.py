@@ -19,13 +19,13 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
 
-from dlf.config import require
+from dlf.config import Range, Text, require
 from dlf.data.sentiment import find_reviews, load_polarity, load_reviews
 from dlf.errors import DataError, DlfError
 from dlf.experiments import _probe, _sentiment_plots, char_rnn
@@ -39,19 +39,19 @@ REVIEW_ORDER_SEED = 0  # the reviews are joined in one fixed shuffled order, wha
 
 @dataclass
 class Config(char_rnn.Config):
-    reviews: str | None = None
+    reviews: Annotated[str | None, Text()] = None
     """JSON-lines file of reviews to learn from (default: sentiment/movie_reviews.jsonl in the data folder; 'dlf
     data download imdb' gives imdb/reviews.jsonl, 100,000 reviews). MR is read from beside it, else the data folder."""
-    folds: int = 10
+    folds: Annotated[int, Range(2, 100)] = 10
     """Folds of the stratified cross-validation on the MR sentences (the same folds for every read-out)."""
-    l1_C: float = 0.0
+    l1_C: Annotated[float, Range(0, 1e6)] = 0.0
     """Inverse strength C of the L1 penalty on the standardised states (0: pick C from 2^-6, 2^-4, 2^-2, 1 by an
     inner 3-fold CV inside each training fold)."""
-    max_sentences: int = 0
+    max_sentences: Annotated[int, Range(0, 10_000_000)] = 0
     """Read out only the first N/2 positive and N/2 negative MR sentences (0: all 10,662)."""
-    from_run: str | None = None
+    from_run: Annotated[str | None, Text()] = None
     """Reuse the trained model of this char-rnn or sentiment-unit run folder instead of training one."""
-    jobs: int = 0
+    jobs: Annotated[int, Range(0, 1024)] = 0
     """Threads fitting the read-out folds in parallel (0: one per CPU core, at most one per fold)."""
     text: str | None = None
     """Not used here: sentiment-unit learns from --reviews."""
@@ -81,11 +81,8 @@ class Config(char_rnn.Config):
         super().validate()
         require(self.text is None, "text", "does not apply to sentiment-unit; give the reviews with --reviews",
                 self.text)
-        require(self.folds >= 2, "folds", "must be >= 2", self.folds)
-        require(self.l1_C >= 0, "l1_C", "must be >= 0 (0: chosen by inner cross-validation)", self.l1_C)
         require(self.max_sentences == 0 or self.max_sentences >= 2 * self.folds, "max_sentences",
                 f"must be 0 (all) or at least 2 x --folds = {2 * self.folds}", self.max_sentences)
-        require(self.jobs >= 0, "jobs", "must be >= 0", self.jobs)
 
 
 # text -------------------------------------------------------------------------------------------------------

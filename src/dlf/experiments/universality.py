@@ -10,13 +10,13 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from dlf.config import BaseConfig, require
+from dlf.config import BaseConfig, Device, Range, Text, require
 from dlf.errors import ConfigError
 from dlf.fundamentals import activations as act
 from dlf.fundamentals import universality as uni
@@ -27,43 +27,35 @@ from dlf.runtime import pick_device
 
 @dataclass
 class Config(BaseConfig):
-    target: str = "sin"
+    device: Device = "auto"
+    """Where to compute: auto picks cuda, then mps, then cpu."""
+    target: Annotated[str, Text(500)] = "sin"
     """Function to fit: a preset (sin, abs, poly, gauss, step, sawtooth) or an expression in x,
     e.g. 'sin(3*x) + x**2'."""
-    interval: tuple[float, float] = (-3.14159, 3.14159)
-    """Fit on [a, b], given as a,b; write --interval=-2,2 (with '=') when a is negative."""
-    widths: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
-    """Numbers of hidden units to try, e.g. 1,2,4."""
-    activations: tuple[str, ...] = ("sigmoid", "tanh", "relu")
+    interval: Annotated[tuple[float, float], Range(-1e6, 1e6)] = (-3.14159, 3.14159)
+    """Fit on [a, b], given as two numbers a b, e.g. --interval -2 2."""
+    widths: Annotated[tuple[int, ...], Range(1, 4096)] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+    """Numbers of hidden units to try, e.g. 1 2 4."""
+    activations: Annotated[tuple[str, ...], Text(20)] = ("sigmoid", "tanh", "relu")
     """Activations of the hidden units (sigmoid, tanh, relu)."""
-    steps: int = 600
+    steps: Annotated[int, Range(0, 1_000_000)] = 600
     """Full-batch training steps per fit."""
-    lr: float = 0.01
+    lr: Annotated[float, Range(0, 1e6, low_open=True)] = 0.01
     """Peak learning rate (warm-up, then cosine decay); lbfgs ignores it and uses a line search."""
     optimizer: Literal["adam", "sgd", "lbfgs"] = "adam"
     """adam, sgd (with momentum 0.9) or lbfgs."""
-    points: int = 256
+    points: Annotated[int, Range(4, 100_000)] = 256
     """Evenly spaced training points on the interval (errors are measured on a 4001-point grid)."""
-    show_width: int = 8
+    show_width: Annotated[int, Range(1, 4096)] = 8
     """Draw the hidden units' contributions for this width (the nearest one in --widths)."""
 
     def validate(self) -> None:
         super().validate()
-        require(len(self.interval) == 2, "interval", "must be two numbers a,b", self.interval)
         lo, hi = self.interval
-        require(math.isfinite(lo) and math.isfinite(hi) and lo < hi, "interval", "must be finite a,b with a < b",
-                self.interval)
-        require(len(self.widths) > 0 and all(1 <= w <= 4096 for w in self.widths), "widths",
-                "must be whole numbers from 1 to 4096", self.widths)
+        require(lo < hi, "interval", "must be two numbers a b with a < b", self.interval)
         require(len(set(self.widths)) == len(self.widths), "widths", "must not repeat a width", self.widths)
-        require(len(self.activations) > 0 and all(a in act.NAMES for a in self.activations), "activations",
+        require(all(a in act.NAMES for a in self.activations), "activations",
                 f"must be names from {', '.join(act.NAMES)}", self.activations)
-        require(0 <= self.steps <= 1_000_000, "steps", "must be from 0 to 1000000", self.steps)
-        require(self.lr > 0 and math.isfinite(self.lr), "lr", "must be > 0", self.lr)
-        require(self.optimizer in uni.OPTIMIZERS, "optimizer", f"must be one of {', '.join(uni.OPTIMIZERS)}",
-                self.optimizer)
-        require(4 <= self.points <= 100_000, "points", "must be from 4 to 100000", self.points)
-        require(self.show_width >= 1, "show_width", "must be >= 1", self.show_width)
         self.parsed_target()
 
     def parsed_target(self) -> Target:

@@ -10,11 +10,12 @@ thousands of epochs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated, ClassVar
 
 import torch
 from tqdm.auto import tqdm
 
-from dlf.config import require
+from dlf.config import Range, train_bytes
 from dlf.data.mnist import TEST_BINARIZATION_SEED, binarize, load_mnist
 from dlf.models.vae import VAE
 from dlf.plotting import figure, plot_train_val, show_images
@@ -23,31 +24,32 @@ from dlf.train import Task, TensorSource, TrainConfig, Trainer
 
 @dataclass
 class Config(TrainConfig):
-    latent: int = 50
+    latent: Annotated[int, Range(1, 65_536)] = 50
     """Size of the latent vector z (2 also draws the decoded manifold as a grid)."""
-    hidden: int = 200
+    hidden: Annotated[int, Range(1, 65_536)] = 200
     """Units in each of the two tanh hidden layers of the encoder and of the decoder."""
     epochs: float = 10.0
     """Passes over the training set."""
     batch_size: int = 100
     """Global batch size (split evenly over processes under torchrun)."""
-    iwae_k: int = 1000
+    iwae_k: Annotated[int, Range(1, 1_000_000)] = 1000
     """Importance samples per test image for the IWAE estimate of the NLL."""
-    iwae_test_size: int = 0
+    iwae_test_size: Annotated[int, Range(0, 10_000)] = 0
     """Estimate the IWAE NLL on the first N test images (0: all of them)."""
-    train_size: int = 0
+    train_size: Annotated[int, Range(0, 60_000)] = 0
     """Use only the first N training images (0: all 60,000)."""
-    test_size: int = 0
+    test_size: Annotated[int, Range(0, 10_000)] = 0
     """Use only the first N test images (0: all 10,000)."""
 
-    def validate(self) -> None:
-        super().validate()
-        require(self.latent >= 1, "latent", "must be >= 1", self.latent)
-        require(self.hidden >= 1, "hidden", "must be >= 1", self.hidden)
-        require(self.iwae_k >= 1, "iwae_k", "must be >= 1", self.iwae_k)
-        require(self.iwae_test_size >= 0, "iwae_test_size", "must be >= 0", self.iwae_test_size)
-        require(self.train_size >= 0, "train_size", "must be >= 0", self.train_size)
-        require(self.test_size >= 0, "test_size", "must be >= 0", self.test_size)
+    reads_data: ClassVar[bool] = True
+
+    def memory_bytes(self) -> tuple[float, str]:
+        """Encoder and decoder (two hidden layers each), a batch's activations, and --iwae-k decoded images of one
+        test image at a time for the IWAE bound."""
+        h, z = self.hidden, self.latent
+        params = 2 * (784 * h + h * h) + 3 * h * z
+        acts = max(self.batch_size, self.iwae_k) * (2 * 784 + 4 * h + 3 * z)
+        return train_bytes(params, acts), "--hidden, --latent, --iwae-k or --batch-size"
 
 
 class VAETask(Task):

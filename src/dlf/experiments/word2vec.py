@@ -14,16 +14,15 @@ the updates interleave differently from run to run (Hogwild), so the figures var
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from dlf.config import BaseConfig, require
+from dlf.config import BaseConfig, Range, Text
 from dlf.data.paths import find_file, locate
 from dlf.errors import DataError
 from dlf.plotting import figure
@@ -46,37 +45,37 @@ PLOT_WORDS = ("france", "paris", "germany", "berlin", "italy", "rome", "spain", 
 
 @dataclass
 class Config(BaseConfig):
-    corpus: str | None = None
+    corpus: Annotated[str | None, Text()] = None
     """Text file of words separated by spaces; None: text8 in the data folder (dlf data download text8)."""
     model: Literal["skipgram", "cbow"] = "skipgram"
     """skipgram: each word's vector predicts the words around it; cbow: the mean of the context predicts the word."""
-    dim: int = 100
+    dim: Annotated[int, Range(1, 10_000)] = 100
     """Length of each word vector."""
-    window: int = 5
+    window: Annotated[int, Range(1, 1000)] = 5
     """Largest distance between a word and its context words; each word draws its own radius from 1..window."""
-    negative: int = 5
+    negative: Annotated[int, Range(1, 1000)] = 5
     """Noise words drawn from the unigram^0.75 distribution for each positive example."""
-    min_count: int = 5
+    min_count: Annotated[int, Range(1, 10**9)] = 5
     """Drop words seen fewer times than this."""
-    sample: float = 1e-3
+    sample: Annotated[float, Range(0, 1, high_open=True)] = 1e-3
     """Subsampling threshold t: a word of frequency f is kept with probability (sqrt(f/t) + 1) t/f (0: keep all)."""
-    epochs: int = 5
+    epochs: Annotated[int, Range(1, 10_000)] = 5
     """Passes over the corpus."""
-    lr: float | None = None
+    lr: Annotated[float | None, Range(0, 10, low_open=True)] = None
     """Initial learning rate, falling linearly to lr * 1e-4; None: 0.025 for skipgram, 0.05 for cbow."""
-    threads: int = 2
+    threads: Annotated[int, Range(1, 1024)] = 2
     """Threads updating the shared vectors at once (Hogwild); 1 makes the run exactly reproducible."""
-    max_words: int = 0
+    max_words: Annotated[int, Range(0, 10**12)] = 0
     """Read only the first N words of the corpus (0: all of it), for quick runs."""
-    restrict_vocab: int = 30000
+    restrict_vocab: Annotated[int, Range(1, 10**8)] = 30000
     """Analogy answers and questions come from this many most frequent words (the usual protocol)."""
     evaluate: bool = True
     """Score the vectors on the analogy and WordSim-353 sets (eval/ in the data folder)."""
     export_text: bool = True
     """Also write vectors.txt in the word2vec text format, which gensim can load."""
-    plot_words: tuple[str, ...] = PLOT_WORDS
+    plot_words: Annotated[tuple[str, ...], Text(100)] = PLOT_WORDS
     """Words to draw in the 2-D PCA projection; consecutive pairs are joined by a line."""
-    log_every: int = 1_000_000
+    log_every: Annotated[int, Range(1, 10**12)] = 1_000_000
     """Log the loss and words/s to metrics.jsonl every this many words."""
 
     @property
@@ -86,18 +85,7 @@ class Config(BaseConfig):
             return self.lr
         return 0.025 if self.model == "skipgram" else 0.05
 
-    def validate(self) -> None:
-        super().validate()
-        require(self.device in ("auto", "cpu"), "device", "must be auto or cpu: word2vec's kernel runs on the CPU",
-                self.device)
-        require(self.model in ("skipgram", "cbow"), "model", "must be skipgram or cbow", self.model)
-        for name in ("dim", "window", "negative", "min_count", "epochs", "threads", "restrict_vocab", "log_every"):
-            require(getattr(self, name) >= 1, name, "must be >= 1", getattr(self, name))
-        require(0 <= self.sample < 1, "sample", "must be in [0, 1), e.g. 1e-3 (0: no subsampling)", self.sample)
-        require(self.lr is None or (self.lr > 0 and math.isfinite(self.lr)), "lr", "must be > 0, e.g. 0.025",
-                self.lr)
-        require(self.max_words >= 0, "max_words", "must be >= 0 (0: the whole corpus)", self.max_words)
-        require(self.corpus is None or bool(self.corpus.strip()), "corpus", "must name a file", self.corpus)
+    reads_data: ClassVar[bool] = True
 
 
 def run(cfg: Config, run) -> dict:

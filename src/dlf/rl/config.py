@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, ClassVar, Literal
 
-from dlf.config import BaseConfig, Device, require
+from dlf.config import BaseConfig, Device, Range, require, train_bytes
 from dlf.train import TrainConfig
 
 
@@ -16,75 +16,69 @@ class RLConfig(BaseConfig):
     """Learning rule: ppo (clipped surrogate, GAE) or reinforce (the plain policy gradient with a learned baseline)."""
     env: Literal["CartPole-v1", "Acrobot-v1"] = "CartPole-v1"
     """Gymnasium environment."""
-    seeds: int = 1
+    seeds: Annotated[int, Range(1, 1000)] = 1
     """Train seeds --seed ... --seed + N - 1 one after another (5 for curves with a spread)."""
-    env_steps: int = 100_000
+    env_steps: Annotated[int, Range(1, 10**9)] = 100_000
     """Budget of environment steps per seed; a seed stops earlier once solved."""
-    num_envs: int = 8
+    num_envs: Annotated[int, Range(1, 4096)] = 8
     """Environments stepped together (reinforce: episodes per update)."""
-    n_steps: int = 32
+    n_steps: Annotated[int, Range(1, 100_000)] = 32
     """ppo: steps of each environment per rollout (num_envs * n_steps transitions per update)."""
-    update_epochs: int = 20
+    update_epochs: Annotated[int, Range(1, 10_000)] = 20
     """ppo: passes over each rollout."""
-    batch_size: int = 128
+    batch_size: Annotated[int, Range(1, 10**7)] = 128
     """ppo: transitions per gradient step (minibatch)."""
-    lr: float = 3e-3
+    lr: Annotated[float, Range(0, 100, low_open=True)] = 3e-3
     """Adam learning rate (at the start, see --schedule)."""
     schedule: Literal["constant", "linear"] = "linear"
     """Learning rate: constant, or linear decay to 0 over --env-steps."""
-    gamma: float = 0.98
+    gamma: Annotated[float, Range(0, 1, low_open=True)] = 0.98
     """Discount factor of future rewards."""
-    gae_lambda: float = 0.9
+    gae_lambda: Annotated[float, Range(0, 1)] = 0.9
     """ppo: GAE lambda (0: one-step TD error, 1: Monte Carlo return minus baseline)."""
-    clip: float = 0.2
+    clip: Annotated[float, Range(0, 100, low_open=True)] = 0.2
     """ppo: clip the probability ratio to [1 - clip, 1 + clip]."""
-    vf_coef: float = 0.5
+    vf_coef: Annotated[float, Range(0, 1e6)] = 0.5
     """Weight of the critic's squared error in the loss."""
-    ent_coef: float = 0.0
+    ent_coef: Annotated[float, Range(0, 1e6)] = 0.0
     """Weight of the entropy bonus (exploration)."""
-    grad_clip: float = 0.5
+    grad_clip: Annotated[float, Range(0, 1e6)] = 0.5
     """Clip the gradient's global norm to this value (0: off)."""
-    hidden: tuple[int, ...] = (64, 64)
+    hidden: Annotated[tuple[int, ...], Range(1, 65_536)] = (64, 64)
     """Hidden layer sizes of the actor and of the critic (tanh)."""
-    eval_every: int = 1024
+    eval_every: Annotated[int, Range(1, 10**9)] = 1024
     """Evaluate the greedy policy every N environment steps (after the update that crosses N)."""
-    eval_episodes: int = 100
+    eval_episodes: Annotated[int, Range(1, 100_000)] = 100
     """Episodes in an evaluation; solved = their mean return reaches --solve-return."""
-    solve_return: float | None = None
+    solve_return: Annotated[float | None, Range(-1e9, 1e9)] = None
     """Mean evaluation return that counts as solved (None: Gymnasium's threshold, 475 for CartPole-v1)."""
-    max_steps: int = 0
+    max_steps: Annotated[int, Range(0, 10**9)] = 0
     """Stop each seed after this many updates if > 0 (a dry run: --max-steps 2)."""
-    log_every: int = 10
+    log_every: Annotated[int, Range(1, 10**9)] = 10
     """Write the losses to metrics.jsonl every N updates (returns are written every update)."""
-    ckpt_every: int = 50
-    """Checkpoint every N updates (the environments restart their episodes there, so resuming is exact)."""
+    ckpt_every: Annotated[int, Range(1, 10**9)] = 50
+    """Checkpoint every N updates (with the environments' state: resuming is exact, training is unchanged)."""
     gif: bool = True
     """Render one greedy episode of the trained agent (first seed) as episode.gif."""
     device: Device = "cpu"
     """Where to compute: the networks are tiny, so cpu is fastest."""
-    threads: int = 0
+    threads: Annotated[int, Range(0, 1024)] = 0
     """torch CPU threads during the run (0: torch's default); 1 is often fastest for networks this small."""
+
+    checkpoints: ClassVar[bool] = True
 
     def validate(self) -> None:
         super().validate()
-        for name in ("seeds", "env_steps", "num_envs", "n_steps", "update_epochs", "batch_size", "eval_every",
-                     "eval_episodes", "log_every", "ckpt_every"):
-            require(getattr(self, name) >= 1, name, "must be >= 1", getattr(self, name))
-        require(self.lr > 0, "lr", "must be > 0", self.lr)
-        require(0 < self.gamma <= 1, "gamma", "must be in (0, 1]", self.gamma)
-        require(0 <= self.gae_lambda <= 1, "gae_lambda", "must be in [0, 1]", self.gae_lambda)
-        require(self.clip > 0, "clip", "must be > 0", self.clip)
-        require(self.vf_coef >= 0, "vf_coef", "must be >= 0", self.vf_coef)
-        require(self.ent_coef >= 0, "ent_coef", "must be >= 0", self.ent_coef)
-        require(self.grad_clip >= 0, "grad_clip", "must be >= 0", self.grad_clip)
-        require(len(self.hidden) >= 1 and min(self.hidden) >= 1, "hidden", "must be sizes >= 1, e.g. 64,64",
-                self.hidden)
-        require(self.max_steps >= 0, "max_steps", "must be >= 0", self.max_steps)
-        require(self.threads >= 0, "threads", "must be >= 0", self.threads)
         if self.algo == "ppo":
             rollout = self.num_envs * self.n_steps
             require(self.batch_size <= rollout, "batch_size", f"must be <= num_envs * n_steps = {rollout}",
                     self.batch_size)
+
+    def memory_bytes(self) -> tuple[float, str]:
+        """A ppo rollout (observations, actions, values...) and the networks' activations over it."""
+        width = max(self.hidden) * len(self.hidden)
+        rollout = self.num_envs * (self.n_steps if self.algo == "ppo" else 500)  # reinforce: whole episodes
+        return train_bytes(2 * width * width, rollout * (16 + 2 * width)), "--num-envs, --n-steps or --hidden"
 
     @property
     def rollout_size(self) -> int:
