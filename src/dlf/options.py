@@ -59,7 +59,12 @@ def parse_run(name: str, cls: type[BaseConfig], args: list[str], description: st
     """Parse `dlf run NAME` arguments into a validated config and the run options (one-line ConfigError on bad
     input; --help prints and raises SystemExit(0))."""
     spec = dataclasses.make_dataclass("Options", run_fields(name, cls))
-    parsed = _parse(spec, args, prog=f"dlf run {name}", description=description)
+    names = {f.name for f in dataclasses.fields(spec)} | {f.name for f in dataclasses.fields(cls)}
+    absent = {flag: why for flag, field, why in (
+        ("--resume", "resume", f"{name} writes no checkpoints, so there is no run to resume; start it again"),
+        ("--data-dir", "data_dir", f"{name} reads no data set"),
+        ("--device", "device", f"{name} computes on the CPU only")) if field not in names}
+    parsed = _parse(spec, args, f"dlf run {name}", description, absent)
     opts = RunOptions(**{f.name: getattr(parsed, f.name) for f in dataclasses.fields(spec) if f.name != "config"})
     for option in ("out", "resume", "data_dir"):
         if getattr(opts, option) == "":
@@ -76,7 +81,7 @@ def parse_run(name: str, cls: type[BaseConfig], args: list[str], description: st
 RESUME_OPTIONS = ("--resume", "--data-dir", "--quiet", "--no-quiet")
 
 
-def _parse(spec: type, args: list[str], prog: str, description: str) -> Any:
+def _parse(spec: type, args: list[str], prog: str, description: str, absent: dict[str, str]) -> Any:
     if "-h" in args or "--help" in args:
         return tyro.cli(spec, args=args, prog=prog, description=description)
     try:
@@ -87,15 +92,20 @@ def _parse(spec: type, args: list[str], prog: str, description: str) -> Any:
                 return tyro.cli(spec, args=args, prog=prog, description=description, console_outputs=False)
             except SystemExit:
                 raise ConfigError(f"invalid options {shorten(' '.join(args))}; see '{prog} --help'") from None
-    with on_parse_error(lambda event: _reject(event, prog)):
+    with on_parse_error(lambda event: _reject(event, prog, absent)):
         return tyro.cli(spec, args=args, prog=prog, description=description)
 
 
-def _reject(event: Any, prog: str) -> None:
-    """Turn one of tyro's parse-error events into a one-line ConfigError."""
+def _reject(event: Any, prog: str, absent: dict[str, str]) -> None:
+    """Turn one of tyro's parse-error events into a one-line ConfigError (`absent`: option -> why it is not
+    offered here)."""
     arg = getattr(event, "argument", None)
     flag = f"--{arg.field.extern_name.replace('_', '-')}" if arg is not None else "an option"
     kind = type(event).__name__
+    flags = [t.split("=")[0] for t in getattr(event, "tokens", [])]
+    if kind == "UnrecognizedArgs" and any(f in absent for f in flags):
+        flag = next(f for f in flags if f in absent)
+        raise ConfigError(f"{flag} does not apply: {absent[flag]}")
     if kind == "UnrecognizedArgs":
         why = f"unrecognized arguments: {shorten(' '.join(event.tokens))}"
     elif kind == "InvalidChoice":
