@@ -159,3 +159,57 @@ def test_experiment_falls_back_to_the_spiral_only_when_asked_to(tmp_path, monkey
 def test_experiment_refuses_bad_options(field, value):
     with pytest.raises(ConfigError, match=field.replace("_", "-")):
         experiment.Config(**{field: value}).validate()
+
+
+# the explorer page ------------------------------------------------------------------------------------------
+def page_values(**changes):
+    from dlf.explore import backprop as page
+    from dlf.explore.share import defaults
+
+    return page, {**defaults(page.FIELDS), **changes}
+
+
+@pytest.mark.parametrize("hidden, act", [(2, "tanh"), (3, "sigmoid"), (4, "relu")])
+def test_explorer_graph_gradients_match_torch(hidden, act):
+    page, v = page_values(hidden=hidden, activation=act, x1=0.7, x2=-1.2, t=-0.4)
+    g = page.build_graph(v)
+    t = {name: torch.tensor(v[name], dtype=torch.float64, requires_grad=True) for name in page.PARAMS}
+    x = torch.tensor([v["x1"], v["x2"]], dtype=torch.float64)
+    hs = [TORCH_ACT[act](t[f"w{i}1"] * x[0] + t[f"w{i}2"] * x[1] + t[f"b{i}"]) for i in range(1, hidden + 1)]
+    y = sum(t[f"v{i}"] * h for i, h in zip(range(1, hidden + 1), hs)) + t["c"]
+    loss = (y - v["t"]) ** 2
+    loss.backward()
+    assert g.loss.data == pytest.approx(loss.item(), rel=1e-12)
+    used = [p for p in page.PARAMS if p in g.nodes]
+    assert len(used) == 4 * hidden + 1
+    for name in used:
+        assert g.nodes[name].grad == pytest.approx(t[name].grad.item(), rel=1e-10, abs=1e-12), name
+    assert g.total == len(g.forward) + len(g.trace) == (2 * hidden + 2) + (8 * hidden + 2)
+
+
+def test_explorer_steps_show_values_then_gradients_edge_by_edge():
+    page, v = page_values()
+    g = page.build_graph(v)
+    f = len(g.forward)
+    fig0, text0 = page.render(v, 0)
+    assert 'data-step="0"' in fig0 and 'data-loss=""' in fig0 and "?" in fig0 and "∂" not in fig0
+    fig_f, text_f = page.render(v, f)
+    assert f'data-loss="{g.loss.data:.6g}"' in fig_f and "?" not in fig_f and "Forward pass done" in text_f
+    _, first_back = page.render(v, f + 1)
+    assert "dL/dL = 1" in first_back and "2 (y - t)" in first_back
+    x1_edges = [k for k, (_, inp, _, _) in enumerate(g.trace) if inp.label == "x1"]
+    _, mid = page.render(v, f + 1 + x1_edges[0])
+    assert "x1 feeds 2 nodes" in mid  # an input used twice: its gradient is a sum
+    fig_end, text_end = page.render(v, 10**9)  # the step is clamped to the events that exist
+    assert f'data-step="{g.total}"' in fig_end and "Backward pass done" in text_end
+    assert f"w11:{g.nodes['w11'].grad:.6g}" in fig_end
+
+
+def test_explorer_update_lowers_the_loss_and_stays_in_range():
+    page, v = page_values()
+    new, before, after = page.apply_update(v)
+    assert after < before
+    assert new["w11"] != v["w11"] and new["w31"] == v["w31"]  # unit 3 is not in use with 2 hidden units
+    _, v_big = page_values(lr=2.0, t=3.0, x1=3.0, x2=3.0, w11=4.99, v1=5.0)
+    new_big, _, _ = page.apply_update(v_big)
+    assert all(-5.0 <= new_big[p] <= 5.0 for p in page.PARAMS)

@@ -258,6 +258,34 @@ def test_classification_playground_trains_a_boundary(open_page):
     screenshot(page, "classify")
 
 
+def test_backprop_page_steps_through_forward_and_backward_then_updates(open_page):
+    page = open_page("tab=backprop&hidden=3&w11=0.25")
+    wait_data(page, "backprop", "total", "v == '34'")  # 3 hidden units: 8 nodes forward, 26 edges backward
+    assert float(page.locator("#backprop-w11 input").input_value()) == 0.25
+    page.click("#backprop-step")
+    wait_data(page, "backprop", "step", "v == '1'")
+    assert "z1 = w11·x1 + w12·x2 + b1 = 0.25·1" in status(page, "backprop")
+    page.click("#backprop-forward")
+    wait_data(page, "backprop", "step", "v == '8'")
+    loss = float(data(page, "backprop", "loss"))
+    assert page.locator("#backprop-fig .node-value", has_text="?").count() == 0  # every value computed
+    page.click("#backprop-step")
+    wait_data(page, "backprop", "step", "v == '9'")
+    assert "dL/dL = 1" in status(page, "backprop")
+    assert page.locator("#backprop-fig .node-grad", has_text="∂").count() == 2  # L and y so far
+    page.click("#backprop-backward")
+    wait_data(page, "backprop", "step", "v == '34'")
+    assert "Backward pass done" in status(page, "backprop")
+    grads = dict(kv.split(":") for kv in data(page, "backprop", "grads").split(","))
+    page.click("#backprop-update")
+    page.wait_for_function("() => document.querySelector('#backprop-status').innerText.includes('Updated')")
+    wait_data(page, "backprop", "step", "v == '8'")  # the new forward pass, with its loss
+    assert float(data(page, "backprop", "loss")) < loss
+    new_w11 = float(page.locator("#backprop-w11 input").input_value())
+    assert new_w11 == pytest.approx(0.25 - 0.1 * float(grads["w11"]), abs=1e-5)  # w <- w - lr dL/dw
+    screenshot(page, "backprop")
+
+
 # sharing and sessions ---------------------------------------------------------------------------------------
 def test_a_link_restores_the_settings_of_a_page(open_page, server):
     page = open_page("tab=universality")
