@@ -2,7 +2,7 @@
 
     demo = build_app(Limits())     # gr.Blocks; dlf.explore.server launches it
 
-Each page module (neuron, activations, universality, descent, classify) has TAB, TITLE, FIELDS and
+Each page module (neuron, activations, universality, descent, backprop, classify) has TAB, TITLE, FIELDS and
 `build(limits)`, which lays out its widgets inside the current tab and returns its fields, widgets and the
 event that draws it. On load the app reads the link's query (?tab=...&...), sets that page's widgets and
 selects its tab, then draws every page.
@@ -18,16 +18,17 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry, no v
 import gradio as gr  # noqa: E402
 
 from dlf import __version__  # noqa: E402
-from dlf.explore import activations, classify, descent, neuron, share, universality, widgets  # noqa: E402
+from dlf.explore import activations, backprop, classify, descent, neuron, share, universality, widgets  # noqa: E402
 from dlf.explore.session import Limits  # noqa: E402
 
-PAGES = (neuron, activations, universality, descent, classify)
+PAGES = (neuron, activations, universality, descent, backprop, classify)
 
 INTRO = (f"## dlf explore <small>{__version__}</small>\n"
          "The first half of the lecture, live: every plot is computed by dlf's own modules in PyTorch. "
          "**Link to these settings** (under each page) gives a link that opens the page as it is now.")
 
-CSS = "#neuron-plot, #activations-plot, #universality-plot, #descent-plot, #classify-plot {min-height: 300px}"
+CSS = ("#neuron-plot, #activations-plot, #universality-plot, #descent-plot, #backprop-plot, #classify-plot "
+       "{min-height: 300px}")
 
 
 def build_app(limits: Limits | None = None, runs: str | os.PathLike | None = None) -> gr.Blocks:
