@@ -62,7 +62,8 @@ def test_gradient_descent_reaches_closed_form_within_1e_4(features):
 SMALL = {
     "linreg": linreg_exp.Config(points=30, multi_points=40, features=3, max_steps=3000),
     "neuron": neuron_exp.Config(points=40, steps=150),
-    "gradient-descent": gd_exp.Config(points=200, features=2, epochs=3, lr=0.1, records_per_epoch=10),
+    "gradient-descent": gd_exp.Config(points=200, features=2, epochs=3, lr=0.1, sgd_lr=0.1, minibatch_lr=0.1,
+                                      records_per_epoch=10),
 }
 
 
