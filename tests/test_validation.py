@@ -120,7 +120,8 @@ SUBCOMMAND_OPTIONS = {
     "neighbors": (["RUN", "word"], ["-k"]),
     "analogy": (["RUN", "a", "b", "c"], ["-k"]),
     "compare": (["RUN"], ["--out"]),
-    "tour": ([], ["--seed"]),  # any non-empty --out names a folder to make
+    "tour": ([], ["--seed", "--part"]),  # any non-empty --out names a folder to make
+    "report": (["RUN"], ["--out"]),
     "explore": ([], ["--port"]),
 }
 CLI_BAD = ["-1", "0", "1e12", "1000000000000", "nan", "inf", "-inf", "", "abc", "100000000000000000000000",
@@ -141,8 +142,10 @@ def test_subcommand_options_are_refused_in_one_line(command, tmp_path, capsys, n
             # the option is refused, or (a valid value) the command fails on the missing RUN folder in one line
             assert code == 2 and len(err) == 1 and "Traceback" not in err[0], (argv, err)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
-    if command in ("tour", "compare", "play", "sample", "inspect"):
+    if command in ("tour", "compare", "play", "sample", "inspect", "report"):
         assert "--out" in _refused(capsys, [command, *positional, "--out", ""])
+    if command == "explore":
+        assert "--runs" in _refused(capsys, [command, "--runs", ""])
 
 
 def test_tour_with_a_bad_seed_leaves_nothing_behind(tmp_path):

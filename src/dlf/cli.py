@@ -102,8 +102,8 @@ def _top_parser() -> argparse.ArgumentParser:
     tour.add_argument("--part", type=int, choices=(1, 2), default=1,
                       help="1: the fundamentals (about 20 s); 2: the second half, small (about 10 min)")
     rep = sub.add_parser("report", help="one self-contained HTML page for any set of finished runs")
-    rep.add_argument("runs", nargs="+", metavar="RUN_DIR", help="finished run folders")
-    rep.add_argument("--out", help="HTML file to write (default: report.html)")
+    rep.add_argument("runs", nargs="+", type=_text(), metavar="RUN_DIR", help="finished run folders")
+    rep.add_argument("--out", type=_out_file, help="HTML file to write (default: report.html)")
     cmp = sub.add_parser("compare", help="plot test accuracy against image shift for MNIST runs (CNN vs MLP)")
     cmp.add_argument("runs", nargs="+", type=_text(), metavar="RUN_DIR", help="finished mnist-mlp/cnn/rnn run folders")
     cmp.add_argument("--out", type=_out_file, help="PNG to write (default: shift-compare.png beside the first run)")
@@ -150,7 +150,8 @@ def _top_parser() -> argparse.ArgumentParser:
     ex.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     ex.add_argument("--port", type=_number(int, 1, 65_535), default=7860, help="port to listen on (default: 7860)")
     ex.add_argument("--open", action="store_true", help="open the explorer in the default web browser")
-    ex.add_argument("--runs", default="runs", metavar="DIR", help="folder of trained runs to explore (default: runs)")
+    ex.add_argument("--runs", type=_text(), default="runs", metavar="DIR",
+                    help="folder of trained runs to explore (default: runs)")
     return p
 
 
