@@ -195,11 +195,15 @@ class Run:
             shutil.rmtree(self.path, ignore_errors=True)
 
 
-def format_summary(summary: dict[str, Any], timing: dict[str, Any] | None = None) -> str:
-    """The short table printed at the end of a run."""
+def format_summary(summary: dict[str, Any], timing: dict[str, Any] | None = None, experiment: str = "",
+                   config: dict[str, Any] | None = None) -> str:
+    """The short table printed at the end of a run, led by a one-line headline in words (dlf.report.headline)."""
+    from dlf.report import headline
+
     rows = [(k, v) for k, v in summary.items()] + [(k, v) for k, v in (timing or {}).items()]
     if not rows:
         return ""
+    lead = headline(experiment, summary, timing, config) if experiment else ""
     width = max(len(k) for k, _ in rows)
 
     def fmt(v: Any) -> str:
@@ -207,4 +211,5 @@ def format_summary(summary: dict[str, Any], timing: dict[str, Any] | None = None
             return f"{v:.6g}"
         return str(v)
 
-    return "\n".join(f"  {k:<{width}}  {fmt(v)}" for k, v in rows)
+    table = "\n".join(f"  {k:<{width}}  {fmt(v)}" for k, v in rows)
+    return f"  {lead}\n{table}" if lead else table

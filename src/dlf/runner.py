@@ -90,6 +90,6 @@ def execute(
     run.write_summary(summary, run.timing)
     if not quiet and run.enabled:
         print(f"\n{name} finished. Summary:")
-        print(format_summary(summary, run.timing))
+        print(format_summary(summary, run.timing, name, cfg.to_dict()))
         print(f"run directory: {run.path}")
     return run, summary
