@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
 from dlf.runner import execute
-from dlf.train import Trainer, TrainingStopped
+from dlf.train import Trainer, TrainingStopped, checkpoint
 
 
 def execute_until_checkpoint(name: str, cfg, out, step: int, **kwargs) -> None:
@@ -26,3 +33,26 @@ def execute_until_checkpoint(name: str, cfg, out, step: int, **kwargs) -> None:
 def without_speed(rows: list[dict]) -> list[dict]:
     """Metric rows without their wall-clock field, which is the one thing a resumed run may not repeat."""
     return [{k: v for k, v in r.items() if k != "samples_per_s"} for r in rows]
+
+
+def sigkill_after_checkpoint(argv: list[str], ckpt_dir, at_least: int, timeout: float = 120) -> None:
+    """Start `python -m dlf ARGV` and SIGKILL it as soon as `ckpt_dir` holds a checkpoint of step >= at_least."""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
+    proc = subprocess.Popen([sys.executable, "-m", "dlf", *argv], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + timeout
+    try:
+        while time.time() < deadline:
+            done = checkpoint.complete(Path(ckpt_dir))
+            if done and int(done[-1].name.split("-")[1]) >= at_least:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                return
+            if proc.poll() is not None:
+                pytest.fail(f"the run ended before step {at_least}: {proc.stderr.read()}")
+            time.sleep(0.01)
+        pytest.fail("no checkpoint appeared in time")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

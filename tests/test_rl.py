@@ -1,11 +1,14 @@
 """Reinforcement learning: returns and advantages by hand, the sign of the policy gradient, PPO's clip, runs
-end to end on a tiny budget, determinism, exact resume through the shared checkpoints, and `dlf play`."""
+end to end on a tiny budget, determinism, PPO solving CartPole and REINFORCE improving, exact resume through the
+shared checkpoints (SIGKILL included) with the environments' state, a checkpoint cadence that changes nothing,
+and `dlf play`."""
 
 from __future__ import annotations
 
 import json
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -16,6 +19,7 @@ from dlf.rl.policy import ActorCritic
 from dlf.rl.ppo import ppo_loss
 from dlf.rl.reinforce import policy_gradient_loss, reinforce_loss
 from dlf.rundir import Run
+from tests.helpers import execute_until_checkpoint, sigkill_after_checkpoint, without_speed
 
 GAMMA = 0.9
 
@@ -144,7 +148,37 @@ def test_reinforce_runs_whole_episodes_on_a_tiny_budget(tmp_path):
     assert summary["seed0_env_steps"] >= 300 and summary["seed0_updates"] == len(records)
 
 
-def test_resume_continues_exactly_through_the_shared_checkpoints(tmp_path):
+def small(**changes) -> Config:
+    """One seed of 8 PPO updates (8 envs x 32 steps, 2 epochs): episodes run across updates and checkpoints."""
+    base = dict(env_steps=2048, update_epochs=2, eval_every=1024, eval_episodes=5, seeds=1, threads=1, gif=False)
+    return Config(**{**base, **changes})
+
+
+def metrics(run_path) -> list[dict]:
+    return without_speed(Run(run_path / "seed-0").read_metrics())
+
+
+def test_the_checkpoint_cadence_changes_nothing(tmp_path):
+    _, rare = runner.execute("cartpole", small(ckpt_every=50), out=tmp_path / "rare", quiet=True)
+    _, often = runner.execute("cartpole", small(ckpt_every=3), out=tmp_path / "often", quiet=True)
+    assert often == rare
+    assert metrics(tmp_path / "often") == metrics(tmp_path / "rare")
+    state = json.loads((tmp_path / "often" / "seed-0" / "checkpoints" / "step-00000006" / "state.json").read_text())
+    saved = state["extra"]["task"]["collector"]
+    assert 0 < max(saved["ep_length"]) < 500  # the checkpoint holds episodes in progress, not restarted ones
+
+
+@pytest.mark.parametrize("env", ["CartPole-v1", "Acrobot-v1"])
+def test_resume_mid_episode_continues_exactly(tmp_path, env):
+    cfg = small(env=env, solve_return=1000.0)  # never solved: all 8 updates run
+    _, full = runner.execute("cartpole", cfg, out=tmp_path / "full", quiet=True)
+    execute_until_checkpoint("cartpole", small(env=env, solve_return=1000.0, ckpt_every=3), tmp_path / "cut", 3)
+    _, resumed = runner.execute("cartpole", resume=tmp_path / "cut", quiet=True)
+    assert resumed == full
+    assert metrics(tmp_path / "cut") == metrics(tmp_path / "full")
+
+
+def test_resume_of_two_seeds_continues_exactly_through_the_shared_checkpoints(tmp_path):
     cfg = tiny(ckpt_every=1, gif=False)
     _, full = runner.execute("cartpole", cfg, out=tmp_path / "full", quiet=True)
     run, _ = runner.execute("cartpole", cfg, out=tmp_path / "cut", quiet=True)
@@ -157,6 +191,39 @@ def test_resume_continues_exactly_through_the_shared_checkpoints(tmp_path):
     assert [json.loads(r)["step"] for r in lines if '"env_steps"' in r] == [1, 2]  # update 2 logged once
 
 
+@pytest.mark.slow
+def test_sigkill_then_resume_gives_the_same_summary(tmp_path):
+    args = ["--env-steps", "4096", "--update-epochs", "2", "--eval-every", "1024", "--eval-episodes", "5",
+            "--threads", "1", "--no-gif", "--solve-return", "1000", "--ckpt-every", "1", "--quiet"]
+    _, full = runner.execute("cartpole", small(env_steps=4096, solve_return=1000.0), out=tmp_path / "full",
+                             quiet=True)
+    killed = tmp_path / "killed"
+    sigkill_after_checkpoint(["run", "cartpole", "--out", str(killed), *args], killed / "seed-0" / "checkpoints", 4)
+    assert not (killed / "summary.json").exists(), "the run finished before it could be killed"
+    _, resumed = runner.execute("cartpole", resume=killed, quiet=True)
+    assert resumed == full
+    assert metrics(killed) == metrics(tmp_path / "full")
+
+
+@pytest.mark.slow
+def test_ppo_solves_cartpole(tmp_path):
+    """The default recipe: the greedy policy averages >= 475 over 100 seeded episodes (about 4,300 steps)."""
+    _, summary = runner.execute("cartpole", Config(threads=1, gif=False), out=tmp_path / "ppo", quiet=True)
+    assert summary["seeds_solved"] == 1
+    assert summary["seed0_solve_env_steps"] <= 10_000
+    assert summary["seed0_final_eval_return"] >= 475
+
+
+def test_reinforce_improves_its_return(tmp_path):
+    run, _ = runner.execute("cartpole", Config(algo="reinforce", env_steps=4000, eval_every=10**6, eval_episodes=5,
+                                               threads=1, gif=False), out=tmp_path / "r", quiet=True)
+    returns = [r["episode_return"] for r in Run(run.path / "seed-0").read_metrics() if "episode_return" in r]
+    assert len(returns) >= 12
+    first, last = np.mean(returns[:4]), np.mean(returns[-4:])  # each: 4 updates x 8 episodes
+    assert first < 30  # a random policy drops the pole after about 22 steps
+    assert last > 1.2 * first
+
+
 def test_play_evaluates_the_saved_agent_and_writes_a_gif(tmp_path, capsys):
     run, _ = runner.execute("cartpole", tiny(seeds=1, gif=False), out=tmp_path / "run", quiet=True)
     assert cli.main(["play", str(run.path), "--episodes", "3", "--out", str(tmp_path / "new.gif")]) == 0
@@ -165,9 +232,9 @@ def test_play_evaluates_the_saved_agent_and_writes_a_gif(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, words", [
-    (["run", "cartpole", "--num-envs", "0"], "--num-envs must be >= 1"),
+    (["run", "cartpole", "--num-envs", "0"], "--num-envs must be"),
     (["run", "cartpole", "--batch-size", "512", "--n-steps", "8"], "--batch-size must be <= num_envs * n_steps"),
-    (["run", "cartpole", "--env", "Pong-v5"], "invalid choice"),
+    (["run", "cartpole", "--env", "Pong-v5"], "--env must be one of"),
     (["play", "NO_SUCH_DIR"], "holds no config.json"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, words, capsys):

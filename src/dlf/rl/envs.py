@@ -52,7 +52,8 @@ def get_state(envs: gym.vector.VectorEnv) -> dict:
     """
     if isinstance(envs, gym.vector.SyncVectorEnv):  # N Python copies, each TimeLimit(...(AcrobotEnv))
         return {"kind": "sync", "autoreset": envs._autoreset_envs.tolist(),
-                "copies": [{"state": np.asarray(e.unwrapped.state).tolist(), "elapsed": e._elapsed_steps,
+                "copies": [{"state": np.asarray(e.unwrapped.state).tolist(),
+                            "dtype": str(np.asarray(e.unwrapped.state).dtype), "elapsed": e._elapsed_steps,
                             "rng": e.unwrapped.np_random.bit_generator.state} for e in envs.envs]}
     env = envs.unwrapped  # numpy-vectorised CartPole: state (4, N), steps (N,), prev_done (N,), one RNG
     return {"kind": "numpy", "state": env.state.tolist(), "steps": env.steps.tolist(),
@@ -66,7 +67,7 @@ def set_state(envs: gym.vector.VectorEnv, state: dict) -> None:
             raise ValueError("the saved environments do not match")
         envs._autoreset_envs = np.array(state["autoreset"], dtype=np.bool_)
         for e, saved in zip(envs.envs, state["copies"]):
-            e.unwrapped.state = np.array(saved["state"], dtype=np.asarray(e.unwrapped.state).dtype)
+            e.unwrapped.state = np.array(saved["state"], dtype=saved["dtype"])  # float32 after a reset, else 64
             e._elapsed_steps = int(saved["elapsed"])
             e.unwrapped.np_random.bit_generator.state = saved["rng"]
         return

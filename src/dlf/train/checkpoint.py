@@ -235,27 +235,32 @@ def load(path: Path, model: torch.nn.Module, optimizers: dict[str, torch.optim.O
 
 def load_newest_good(folder: Path, restore: Callable[[Path], T], move_aside: bool = False,
                      quiet: bool = False) -> tuple[Path, T] | None:
-    """`restore(path)` on the newest checkpoint; if it is damaged, say so and try the one before, and so on.
+    """`restore(path)` on the newest checkpoint; if it is damaged, on the one before, and so on.
 
-    None when `folder` holds no checkpoint; a one-line CheckpointDamaged when none is good. With `move_aside`,
-    a damaged checkpoint is renamed damaged-step-XXXXXXXX, so that training can write that step again.
+    Each damaged checkpoint skipped is reported in one line (unless `quiet`) and, with `move_aside`, renamed
+    damaged-step-XXXXXXXX so that training can write that step again. None when `folder` holds no checkpoint;
+    a one-line CheckpointDamaged, and nothing moved, when none is good.
     """
-    tried = []
+    damaged: list[tuple[Path, CheckpointDamaged]] = []
     for path in reversed(complete(folder)):
         try:
-            return path, restore(path)
+            value = restore(path)
         except CheckpointDamaged as exc:
-            tried.append(f"{path.name} ({exc})")
+            damaged.append((path, exc))
+            continue
+        for bad, exc in damaged:
             note = ""
             if move_aside:
-                aside = path.with_name(DAMAGED + path.name)
+                aside = bad.with_name(DAMAGED + bad.name)
                 shutil.rmtree(aside, ignore_errors=True)
-                os.rename(path, aside)
-                note = f", moved aside to {aside.name}"
+                os.rename(bad, aside)
+                note = f" (moved aside to {aside.name})"
             if not quiet:
-                print(f"warning: checkpoint {path} is damaged: {exc}{note}; trying the previous one", file=sys.stderr)
-    if tried:
-        raise CheckpointDamaged(f"no usable checkpoint in {folder}: {'; '.join(tried)}; start again with a new --out")
+                print(f"warning: checkpoint {bad} is damaged: {exc}{note}; using {path.name}", file=sys.stderr)
+        return path, value
+    if damaged:
+        tried = "; ".join(f"{p.name} ({exc})" for p, exc in damaged)
+        raise CheckpointDamaged(f"no usable checkpoint in {folder}: {tried}; start again with a new --out")
     return None
 
 

@@ -133,9 +133,9 @@ class Trainer:
 
     def _restore(self) -> None:
         """Continue from the newest good checkpoint (a damaged one is reported, moved aside and skipped)."""
+        found = checkpoint.load_newest_good(self.ckpt_dir, self._restore_from,  # warns on rank 0 even if quiet
+                                            move_aside=self.rank == 0 and self.run.enabled, quiet=self.rank != 0)
         quiet = self.run.quiet or self.rank != 0
-        found = checkpoint.load_newest_good(self.ckpt_dir, self._restore_from,
-                                            move_aside=self.rank == 0 and self.run.enabled, quiet=quiet)
         if found is None:
             self.run.truncate_metrics(-1)
             return
