@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -166,7 +167,7 @@ def cmd_run(name: str | None, rest: list[str]) -> int:
     from dlf.runner import execute
 
     if not name or name in ("-h", "--help"):
-        print("usage: dlf run NAME [--out DIR] [--seed N] [--device auto|cpu|cuda|mps] [options]\n")
+        print("usage: dlf run NAME [--out DIR] [--seed N] [options]   ('dlf run NAME --help' lists NAME's options)\n")
         cmd_list()
         return 0 if name else 2
     from dlf.options import parse_run
@@ -261,3 +262,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dlf: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (dlf list | head): stop quietly, as cat and ls do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

@@ -35,21 +35,22 @@ class RunOptions:
     quiet: bool = False
 
 
-def _arg(help_text: str, metavar: str | None = None) -> Any:
-    return tyro.conf.arg(help=help_text, metavar=metavar)
+def _arg(help_text: str, default: str | None = None) -> Any:
+    """tyro's help for a run option; `default` says in words what happens without it (tyro would print None)."""
+    return tyro.conf.arg(help=help_text, metavar="DIR" if default else None,
+                         help_behavior_hint=f"(default: {default})" if default else None)
 
 
 def run_fields(name: str, cls: type[BaseConfig]) -> list[tuple[str, Any, Any]]:
     """The run options that apply to experiment `name` with config class `cls`, then the config itself."""
     opt = str | None
     fields: list[tuple[str, Any, Any]] = [
-        ("out", Annotated[opt, _arg(f"run folder (default: runs/{name}-<timestamp>)", "DIR")], None)]
+        ("out", Annotated[opt, _arg("run folder", f"runs/{name}-<timestamp>")], None)]
     if cls.checkpoints:
         fields.append(("resume", Annotated[opt, _arg("continue the checkpointed run in DIR with its saved config",
-                                                      "DIR")], None))
+                                                      "none, a new run")], None))
     if cls.reads_data:
-        fields.append(("data_dir", Annotated[opt, _arg("data folder (default: $DLF_DATA_DIR, then ~/.cache/dlf)",
-                                                        "DIR")], None))
+        fields.append(("data_dir", Annotated[opt, _arg("data folder", "$DLF_DATA_DIR, then ~/.cache/dlf")], None))
     fields.append(("quiet", Annotated[bool, _arg("no progress bars and no summary table")], False))
     return [(n, tp, dataclasses.field(default=d)) for n, tp, d in fields] + [
         ("config", Annotated[cls, tyro.conf.arg(name="")], dataclasses.field(default_factory=cls))]
