@@ -23,11 +23,13 @@ def play_text(lines: int = 150, seed: int = 0) -> str:
 
 
 def configs(root: Path) -> dict:
-    from dlf.experiments import cartpole, char_rnn, gan, mnist_cnn, mnist_mlp, pixelcnn, vae
+    from dlf.experiments import cartpole, char_rnn, gan, mnist_cnn, mnist_mlp, pixelcnn, vae, word2vec
 
     text = root / "play.txt"
     root.mkdir(parents=True, exist_ok=True)
     text.write_text(play_text(), encoding="utf-8")
+    corpus = root / "corpus.txt"
+    corpus.write_text(" ".join(play_text(400).lower().replace(":", "").replace(".", "").split()), encoding="utf-8")
     cpu = dict(device="cpu")
     return {
         "mnist-mlp": lambda: mnist_mlp.Config(hidden=32, epochs=2, batch_size=50, lr=3e-3, **cpu),
@@ -39,9 +41,11 @@ def configs(root: Path) -> dict:
                                   iwae_test_size=20, schedule="constant", **cpu),
         "gan": lambda: gan.Config(z_dim=8, g_hidden=64, d_hidden=32, pieces=2, channels=4, max_steps=6,
                                   batch_size=25, val_size=50, parzen_samples=100, parzen_val=20, snapshot_every=5,
-                                  **cpu),
+                                  classifier_epochs=0.2, **cpu),
         "pixelcnn": lambda: pixelcnn.Config(channels=8, blocks=2, max_steps=6, batch_size=20, samples=2,
                                             completions=1, val_size=20, **cpu),
+        "word2vec": lambda: word2vec.Config(corpus=str(corpus), dim=8, epochs=2, min_count=1, threads=1, sample=0.0,
+                                            evaluate=False, export_text=False),
         "cartpole": lambda: cartpole.Config(env_steps=512, update_epochs=1, eval_every=256, eval_episodes=2,
                                             seeds=1, threads=1),
     }

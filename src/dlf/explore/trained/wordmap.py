@@ -14,8 +14,8 @@ DEFAULT = ("king", "queen", "man", "woman", "paris", "france", "berlin", "german
 
 
 def _table(title: str, rows: list[tuple[str, float]]) -> str:
-    lines = [f"**{html.escape(title)}**", "", "| word | cosine |", "|---|---|"]
-    return "\n".join(lines + [f"| {html.escape(w)} | {s:.3f} |" for w, s in rows])
+    lines = [f"**{html.escape(title, quote=False)}**", "", "| word | cosine |", "|---|---|"]
+    return "\n".join(lines + [f"| {html.escape(w, quote=False)} | {s:.3f} |" for w, s in rows])
 
 
 def neighbours(wv, word: str, k: int = 10) -> str:

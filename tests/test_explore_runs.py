@@ -1,0 +1,142 @@
+"""The explorer's run pages without a browser: the scan's one-line reasons, and what each page computes from a
+tiny trained run (tests.run_fixtures), checked against the experiments' own code."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+import torch
+
+from dlf.errors import DlfError
+from dlf.explore.trained import models, scan
+from tests.fixtures import make_mnist_fixture
+from tests.run_fixtures import make_broken, make_runs
+
+pytestmark = pytest.mark.slow  # trains seven tiny runs (about 15 s of CPU)
+KINDS = ("mnist-mlp", "char-rnn", "vae", "pixelcnn", "gan", "word2vec", "cartpole")
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    base = tmp_path_factory.mktemp("explore-runs")
+    data = make_mnist_fixture(base / "data", n_train=300, n_test=60)
+    make_runs(base / "runs", data, KINDS)
+    make_broken(base / "runs")
+    yield base / "runs"
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def infos(root):
+    return {i.path.name: i for i in scan.scan(root)}
+
+
+def test_scan_opens_every_kind_and_names_why_a_folder_cannot_open(infos, root):
+    for name in KINDS:
+        assert infos[name].reason == "" and infos[name].kind == scan.KINDS[name]
+    assert "not valid JSON" in infos["corrupt"].reason
+    assert "teleport" in infos["unknown"].reason
+    assert "no checkpoint yet" in infos["half"].reason and "--resume" in infos["half"].reason
+    assert "no config.json" in infos["stray"].reason
+    assert scan.inspect(root / "nowhere").reason.startswith("missing")
+    assert scan.scan(root / "nowhere") == []
+    assert [i.path.name for i in scan.scan(root / "vae")] == ["vae"]  # --runs may name one run folder
+
+
+def test_a_damaged_checkpoint_is_a_reason_not_a_crash(infos, tmp_path):
+    import shutil
+
+    bad = tmp_path / "vae"
+    shutil.copytree(infos["vae"].path, bad)
+    for f in bad.glob("checkpoints/*/tensors.safetensors"):
+        f.write_bytes(b"\x00garbage")
+    info = scan.inspect(bad)
+    assert "unreadable" in info.reason
+    with pytest.raises(DlfError, match="checkpoint|cannot be loaded"):
+        models.load(scan.RunInfo(bad, "vae", "vae"))
+
+
+def test_classifier_probabilities_sum_to_one_and_follow_a_shifted_digit(infos):
+    task = models.load(infos["mnist-mlp"])
+    assert models.load(infos["mnist-mlp"]) is task, "a second request reuses the loaded model"
+    image = torch.zeros(28, 28, dtype=torch.uint8)
+    image[6:22, 12:16] = 255
+    data = base64.b64encode(image.numpy().tobytes()).decode()
+    assert torch.equal(models.decode_pixels(data), image)
+    p0 = models.classify({"mlp": task}, image)["mlp"]
+    p4 = models.classify({"mlp": task}, torch.roll(image, 4, 1))["mlp"]
+    assert sum(p0) == pytest.approx(1, abs=1e-5) and p0 != p4
+    with torch.no_grad():
+        from dlf.experiments._mnist import normalize
+
+        expected = torch.softmax(task.model(normalize(image[None])), -1)[0]
+    assert torch.allclose(torch.tensor(p0), expected, atol=1e-6)
+    for bad in ("not base64!", base64.b64encode(b"short").decode()):
+        with pytest.raises(DlfError):
+            models.decode_pixels(bad)
+
+
+def test_streamed_text_is_what_dlf_sample_draws_for_the_same_seed(infos):
+    from dlf.experiments.char_rnn import generate
+
+    model, vocab = models.load(infos["char-rnn"])
+    streamed = list(models.stream_text(model, vocab, "ALICE:", 60, 0.8, 5, seed=3))
+    assert len(streamed) > 2 and streamed[0] == "ALICE:"
+    assert "".join(streamed) == generate(model, vocab, "ALICE:", 60, 0.8, 5, 3)
+    acts = models.unit_activations(model, vocab, "BOB: the cat", 2)
+    assert acts.shape == (12,)
+    with pytest.raises(DlfError, match="never saw"):
+        list(models.stream_text(model, vocab, "€", 5, 1.0, 0, 0))
+    with pytest.raises(DlfError, match="out of range"):
+        models.unit_activations(model, vocab, "BOB", 10_000)
+
+
+def test_vae_decodes_the_sliders_and_interpolates_between_posterior_means(infos):
+    model = models.load(infos["vae"])
+    a, b = models.vae_decode(model, [0.0, 0.0]), models.vae_decode(model, [2.5, 0.0])
+    assert a.shape == (28, 28) and not torch.allclose(a, b)
+    x = torch.rand(2, 784)
+    line = models.vae_interpolate(model, x[0], x[1], steps=5)
+    mu, _ = model.encode(x)
+    assert torch.allclose(line[0], torch.sigmoid(model.decode(mu[:1]))[0], atol=1e-6)
+    grid, span = models.vae_manifold(model, n=5)
+    assert grid.shape == (140, 140) and span > 0
+
+
+def test_samples_repeat_by_seed_and_a_completion_keeps_the_given_half(infos):
+    gan = models.load(infos["gan"])
+    assert torch.equal(models.gan_samples(gan, 4, 1), models.gan_samples(gan, 4, 1))
+    assert not torch.equal(models.gan_samples(gan, 4, 1), models.gan_samples(gan, 4, 2))
+    assert len(models.gan_samples(gan, 10_000, 0)) == models.MAX_IMAGES  # bounded
+    pixelcnn = models.load(infos["pixelcnn"])
+    x = (torch.rand(784) > 0.5).float()
+    done = models.pixelcnn_complete(pixelcnn, x, 0)
+    assert torch.equal(done[:392], x[:392]) and set(done.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_word_map_neighbours_and_analogies(infos):
+    from dlf.explore.trained import wordmap
+
+    wv = models.load(infos["word2vec"])
+    assert "nearest to 'cat'" in wordmap.neighbours(wv, "cat")
+    assert "| " in wordmap.analogy(wv, "cat mat sat")
+    with pytest.raises(DlfError, match="three words"):
+        wordmap.analogy(wv, "cat mat")
+    svg = wordmap.figure(wv, ["cat", "mat", "sat", "zebra"])
+    assert 'data-unknown="zebra"' in svg and "cat" in svg
+    with pytest.raises(DlfError, match="at most"):
+        models.parse_words(" ".join(["w"] * 100))
+
+
+def test_the_app_builds_with_a_tab_per_kind_found(root):
+    pytest.importorskip("gradio")
+    from dlf.explore.app import build_app
+
+    demo = build_app(runs=root)
+    labels = {getattr(b, "label", None) for b in demo.blocks.values()}
+    for title in ("Trained runs", "Handwriting", "Char-RNN", "Word vectors", "VAE", "GAN & PixelCNN", "RL agent"):
+        assert title in labels
+    assert models.load(scan.inspect(root / "cartpole")).cfg.env.startswith("CartPole")
