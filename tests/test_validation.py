@@ -166,3 +166,10 @@ def test_memory_need_is_zero_or_positive_for_every_default():
         cfg: BaseConfig = exp.load().Config()
         need, options = cfg.memory_bytes()
         assert need >= 0 and (need == 0 or options.startswith("--")), exp.name
+
+
+def test_without_tyros_error_hook_a_bad_option_is_still_one_line(monkeypatch, capsys):
+    import tyro._errors
+
+    monkeypatch.delattr(tyro._errors, "on_parse_error")
+    assert "invalid options --points abc" in _refused(capsys, ["run", "activations", "--points", "abc"])
