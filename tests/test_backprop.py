@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from dlf.errors import ConfigError, DataError
+from dlf.errors import ConfigError, DataError, DlfError
 from dlf.experiments import backprop as experiment
 from dlf.fundamentals import backprop as bp
 from dlf.runner import execute
@@ -135,6 +135,7 @@ def test_experiment_losses_agree_with_autograd_at_every_step(tmp_path):
     run, summary = execute("backprop", cfg, tmp_path / "run", quiet=True)
     assert summary["data"] == "spiral"
     assert summary["max_loss_diff"] < 1e-12 and summary["max_weight_diff"] < 1e-12
+    assert summary["steps_in_agreement"] == 60
     assert summary["final_loss_numpy"] < 0.8 * summary["initial_loss"]
     assert summary["test_accuracy_numpy"] == summary["test_accuracy_torch"]
     rows = [json.loads(line) for line in (run.path / "metrics.jsonl").read_text().splitlines()]
@@ -153,6 +154,21 @@ def test_experiment_falls_back_to_the_spiral_only_when_asked_to(tmp_path, monkey
     with pytest.raises(DataError):
         execute("backprop", experiment.Config(data="mnist", steps=2), tmp_path / "b", quiet=True)
     assert not (tmp_path / "b").exists()
+
+
+def test_experiment_stops_in_one_line_when_training_diverges(tmp_path, monkeypatch):
+    real, calls = bp.softmax_cross_entropy, []
+
+    def blows_up_at_step_3(z, y):  # the options' ranges keep real runs finite; force the case
+        calls.append(1)
+        loss, g = real(z, y)
+        return (float("inf") if len(calls) >= 3 else loss), g
+
+    monkeypatch.setattr(bp, "softmax_cross_entropy", blows_up_at_step_3)
+    cfg = experiment.Config(data="spiral", steps=20, hidden=4, spiral_points=20)
+    with pytest.raises(DlfError, match="diverged at step 3: .* is inf; lower --lr"):
+        execute("backprop", cfg, tmp_path / "run", quiet=True)
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("field,value", [("hidden", 0), ("lr", float("inf")), ("momentum", 1.0), ("steps", 10**12)])

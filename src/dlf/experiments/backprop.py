@@ -4,8 +4,11 @@ Two copies of one 2-layer network start from the same weights: one is trained wi
 (every gradient from a backward rule written out in numpy), the other is the same network in PyTorch, its
 gradients from loss.backward(). Both see the same batches in float64 and take the same SGD-with-momentum step,
 so if the hand-written rules are right the two losses agree at every step to rounding error (about 1e-15),
-and the weights end up the same. The plot shows both loss curves and their difference; timing.json gives the
-time per training step of each (both on the CPU: numpy has no GPU).
+and the weights end up the same. summary.json counts the steps_in_agreement, those before the first step whose
+two losses differ by more than 1e-9 (relative). At a learning rate so high that training turns chaotic (try
+--lr 10) the copies do part ways: the two libraries round differently in the last bit, and chaos amplifies it.
+The plot shows both loss curves and their difference; timing.json gives the time per training step of each
+(both on the CPU: numpy has no GPU).
 
 Data: MNIST when its files are found (`dlf data download mnist`), else CS231n's two-dimensional spiral of three
 classes, which needs no download (--data chooses).
@@ -21,7 +24,7 @@ import numpy as np
 import torch
 
 from dlf.config import BaseConfig, Range
-from dlf.errors import DataError
+from dlf.errors import DataError, DlfError
 from dlf.fundamentals import backprop as bp
 from dlf.plotting import figure
 
@@ -126,6 +129,9 @@ def train_both(cfg: Config, net: bp.MLP, model: torch.nn.Sequential, x: np.ndarr
         tloss.backward()  # PyTorch's autograd
         topt.step()
         t2 = time.perf_counter()
+        if not np.isfinite(loss):
+            raise DlfError(f"training diverged at step {step + 1}: the loss of the hand-written copy is {loss}; "
+                           f"lower --lr (now {cfg.lr:g}) or --momentum")
         for key, value in (("numpy", loss), ("torch", tloss.item()), ("numpy_s", t1 - t0), ("torch_s", t2 - t1)):
             out[key].append(value)
         run.log(step, loss_numpy=loss, loss_torch=out["torch"][-1])
@@ -168,8 +174,10 @@ def run(cfg: Config, run) -> dict:
     ours = [net.layers[0].w.T, net.layers[0].b, net.layers[2].w.T, net.layers[2].b]
     with torch.no_grad():
         torch_acc = float((model(torch.from_numpy(xte)).argmax(-1).numpy() == yte).mean())
+    diff = np.abs(np.subtract(hist["numpy"], hist["torch"]))  # (steps,)
+    apart = np.flatnonzero(diff > 1e-9 * np.maximum(1.0, np.abs(hist["torch"])))
     return {"data": data, "train_examples": len(xtr), "initial_loss": hist["numpy"][0],
             "final_loss_numpy": hist["numpy"][-1], "final_loss_torch": hist["torch"][-1],
-            "max_loss_diff": float(np.max(np.abs(np.subtract(hist["numpy"], hist["torch"])))),
+            "max_loss_diff": float(diff.max()), "steps_in_agreement": int(apart[0]) if len(apart) else cfg.steps,
             "max_weight_diff": float(max(np.max(np.abs(a - b)) for a, b in zip(ours, weights))),
             "test_accuracy_numpy": bp.accuracy(net, xte, yte), "test_accuracy_torch": torch_acc}
