@@ -16,10 +16,12 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from dlf.cli import main
+from dlf.errors import DataError
 from dlf.experiments import _char_units as units
 from dlf.experiments import char_rnn
 from dlf.models.charrnn import CharRNN
 from dlf.runner import execute
+from dlf.text.vocab import Vocab
 from dlf.train import checkpoint
 from tests.helpers import execute_until_checkpoint
 
@@ -67,7 +69,7 @@ def trained(text_file, tmp_path_factory):
 
 
 def test_vocab_is_sorted_round_trips_and_names_unknown_characters(tmp_path):
-    vocab = char_rnn.Vocab.from_text("hello, wörld\n")
+    vocab = Vocab.from_text("hello, wörld\n")
     assert vocab.chars == "".join(sorted(set("hello, wörld\n")))
     ids = vocab.encode("wörld")
     assert ids.dtype == torch.int64 and vocab.decode(ids) == "wörld"
@@ -75,7 +77,22 @@ def test_vocab_is_sorted_round_trips_and_names_unknown_characters(tmp_path):
         vocab.encode("zebra")
     assert vocab.missing("zebra") == ["z", "b", "a"]
     vocab.save(tmp_path / "vocab.json")
-    assert char_rnn.Vocab.load(tmp_path / "vocab.json").chars == vocab.chars
+    assert Vocab.load(tmp_path / "vocab.json").chars == vocab.chars
+    (tmp_path / "old.json").write_text(json.dumps({"chars": list("\nab")}))  # the format of earlier runs
+    assert Vocab.load(tmp_path / "old.json").encode("ba\n").tolist() == [2, 1, 0]
+    (tmp_path / "bad.json").write_text('{"tokens": 7}')
+    with pytest.raises(DataError, match="is damaged"):
+        Vocab.load(tmp_path / "bad.json")
+
+
+def test_one_vocab_class_serves_words_too():
+    words = Vocab(["the", "cat", "sat"], counts=np.array([5, 2, 1]), corpus_words=9)
+    assert words.encode(["sat", "the", "cat"]).tolist() == [2, 0, 1]
+    assert words.decode([1, 2], sep=" ") == "cat sat" and words.train_words == 8
+    with pytest.raises(ValueError, match="'dog'"):
+        words.encode(["the", "dog"])
+    unsorted = Vocab(list("ba"))  # not sorted by code point: the dictionary path, same answers
+    assert unsorted.encode("abba").tolist() == [1, 0, 0, 1]
 
 
 def test_streams_read_the_text_in_order_and_mark_each_streams_start():
@@ -145,6 +162,25 @@ def test_tiny_run_learns_and_writes_its_files(trained):
     assert abs(summary["unit_line_position_corr"]) > 0.3
     pages = {p.name for p in (run.path / "units").glob("*.html")}
     assert "index.html" in pages and f"line_position-unit{summary['unit_line_position']}.html" in pages
+    assert (run.path / "units.png").exists() and "untrained network" in (run.path / "units" / "index.html").read_text()
+
+
+def test_every_unit_correlation_has_an_untrained_baseline(trained):
+    """The baseline is the same search over a fresh network of the same shape and seed, reported beside each r."""
+    run, summary = trained
+    found = json.loads((run.path / "units" / "units.json").read_text())
+    baseline = json.loads((run.path / "units" / "untrained.json").read_text())
+    assert found.keys() == baseline.keys()
+    model, vocab = char_rnn.load_model(run.path, small(Path(run.path)))  # the config's file is not read here
+    fresh = units.untrained_like(model, seed=0)
+    torch.manual_seed(0)
+    same = CharRNN(model.vocab_size, 32, 1, "gru", 16)
+    assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), same.state_dict().values()))
+    assert any(not torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), model.state_dict().values()))
+    text = (run.path / "validation.txt").read_text()[:small(Path(run.path)).analyze_chars]
+    acts = fresh.hidden_states(vocab.encode(text)[None])[0].double().numpy()
+    for name, units_ in units.top_units(acts, text).items():
+        assert summary[f"unit_{name}_untrained_corr"] == units_[0][1] == baseline[name][0][1]
 
 
 def test_resume_after_a_stop_is_exact(text_file, tmp_path):
@@ -182,10 +218,10 @@ def test_sampling_repeats_for_a_seed_and_starts_with_the_prime(trained, tmp_path
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--temperature", "0"], "--temperature must be > 0"),
-    (["--temperature", "-1"], "--temperature must be > 0"),
+    (["--temperature", "0"], "--temperature: must be in (0,"),
+    (["--temperature", "-1"], "--temperature: must be in (0,"),
     (["--prime", "BOB:\u00e9"], "--prime holds '\u00e9'"),
-    (["--prime", ""], "--prime is empty"),
+    (["--prime", ""], "--prime: must be non-empty"),
     (["--out", "x.png"], "--out must name a .txt file"),
 ])
 def test_bad_sample_options_are_one_line_errors(trained, args, fragment, capsys):
@@ -246,11 +282,13 @@ def test_properties_and_correlations_find_a_planted_unit():
     assert found["line_position"][0][0] == 4 and found["line_position"][0][1] > 0.5
 
 
-def test_hidden_states_of_an_lstm_are_its_cell_states():
+def test_hidden_states_of_an_lstm_are_its_cell_states(monkeypatch):
     torch.manual_seed(0)
     model = CharRNN(9, hidden=6, layers=2, cell="lstm", embed=4)
     x = torch.randint(0, 9, (2, 12))
+    monkeypatch.setattr(torch.nn.LSTM, "__init__", lambda *a, **k: pytest.fail("hidden_states built an nn.LSTM"))
     cells = model.hidden_states(x)  # (2, 12, 6)
+    monkeypatch.undo()
     for t in (0, 5, 11):
         _, (h, c) = model(x[:, :t + 1])
         assert torch.allclose(cells[:, t], c[-1], atol=1e-5)

@@ -173,10 +173,10 @@ def test_sampling_a_run_without_checkpoints_is_one_line(finished, tmp_path, caps
 
 
 @pytest.mark.parametrize("option, value, fragment", [
-    ("--channels", "0", "--channels must be >= 1"),
-    ("--blocks", "-1", "--blocks must be >= 0"),
-    ("--samples", "-2", "--samples must be >= 0"),
-    ("--train-size", "-5", "--train-size must be >= 0"),
+    ("--channels", "0", "--channels must be in [1,"),
+    ("--blocks", "-1", "--blocks must be in [0,"),
+    ("--samples", "-2", "--samples must be in [0,"),
+    ("--train-size", "-5", "--train-size must be in [0,"),
 ])
 def test_bad_config_is_one_line_and_exit_2(option, value, fragment, tmp_path, capsys):
     out = tmp_path / "run"

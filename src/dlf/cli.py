@@ -149,7 +149,8 @@ def _top_parser() -> argparse.ArgumentParser:
     ls.add_argument("--data-dir", help="data folder to look in first (then $DLF_DATA_DIR, then ~/.cache/dlf)")
     ex = sub.add_parser("explore", help="the interactive explorer in the browser (needs: pip install 'dlf[explore]')")
     ex.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
-    ex.add_argument("--port", type=_number(int, 1, 65_535), default=7860, help="port to listen on (default: 7860)")
+    ex.add_argument("--port", type=int, default=7860,  # its range is checked by dlf.explore.server
+                    help="port to listen on (default: 7860)")
     ex.add_argument("--open", action="store_true", help="open the explorer in the default web browser")
     ex.add_argument("--runs", type=_text(), default="runs", metavar="DIR",
                     help="folder of trained runs to explore (default: runs)")
@@ -221,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                    length=ns.length, temperature=ns.temperature, top_k=ns.top_k)))
             return 0
         if ns.command == "inspect":
-            from dlf.experiments.char_rnn import inspect_unit
+            from dlf.experiments._char_units import inspect_unit
 
             print(inspect_unit(ns.run_dir, ns.unit, chars=ns.chars, out=ns.out))
             return 0

@@ -21,7 +21,7 @@ def figure(ncols: int = 1, nrows: int = 1, size: tuple[float, float] = (5.0, 3.6
     return fig, axes
 
 
-__all__ = ["plt", "figure", "plot_train_val", "save_gif", "show_images"]
+__all__ = ["plt", "figure", "gif_of_pngs", "image_grid", "plot_train_val", "save_gif", "show_images"]
 
 
 def show_images(ax, images, cols: int) -> None:
@@ -43,6 +43,28 @@ def show_images(ax, images, cols: int) -> None:
     mosaic = tiles.view(rows, cols, h + 2, w + 2).permute(0, 2, 1, 3).reshape(rows * (h + 2), cols * (w + 2))
     ax.imshow(mosaic.numpy(), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
     ax.axis("off")
+
+
+def image_grid(images, title: str | None = None, cols: int = 0, fontsize: float = 9.0, inch: float = 0.45):
+    """A figure holding one mosaic of `images` (see show_images), about `inch` inches per image, `cols` wide (0: a
+    square-ish grid). It grows with the number of images and wraps the title to its width, so that nothing is
+    clipped for any count: at least 2.6 inches wide, each title line about fontsize * 1.4 points high."""
+    import math
+    import textwrap
+
+    n = len(images)
+    cols = cols or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    width = max(inch * cols, 2.6) + 0.3  # inches
+    lines = textwrap.wrap(title, max(12, int(width * 72 / (0.6 * fontsize)))) if title else []  # ~0.6 em a glyph
+    height = inch * rows + 0.3 + len(lines) * fontsize * 1.4 / 72
+    fig = plt.figure(figsize=(width, height))
+    top = 1 - (len(lines) * fontsize * 1.4 / 72 + 0.1) / height  # the mosaic below the title's lines
+    ax = fig.add_axes((0.15 / width, 0.15 / height, 1 - 0.3 / width, top - 0.15 / height))
+    show_images(ax, images, cols)
+    if lines:
+        fig.suptitle("\n".join(lines), fontsize=fontsize, y=1 - 0.05 / height, va="top")
+    return fig
 
 
 def plot_train_val(run, keys: tuple[tuple[str, str], ...], log_scale: tuple[str, ...] = (), name: str = "curves"):
@@ -76,3 +98,20 @@ def save_gif(frames: list, path: Path, fps: float, scale: float = 0.5) -> Path:
                    optimize=False)
     os.replace(tmp, path)  # written whole, then renamed: never half a file
     return path
+
+
+def gif_of_pngs(pngs: list[Path], path: Path, max_frames: int, fps: float = 8.0) -> int:
+    """An animated GIF of equally sized PNGs (at most max_frames, evenly spaced, the first and last included), the
+    last frame held for a second; returns the number of distinct frames (0, and no file, when there are none)."""
+    import numpy as np
+    from PIL import Image
+
+    if not pngs:
+        return 0
+    keep = sorted({round(i) for i in np.linspace(0, len(pngs) - 1, min(max_frames, len(pngs)))})
+    frames = []
+    for i in keep:
+        with Image.open(pngs[i]) as im:
+            frames.append(np.asarray(im.convert("L")))
+    save_gif(frames + [frames[-1]] * int(fps), path, fps=fps, scale=1)
+    return len(keep)

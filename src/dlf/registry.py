@@ -11,15 +11,27 @@ import difflib
 import importlib
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Literal
 
 from dlf.errors import DlfError, shorten
 
 
 @dataclass(frozen=True)
 class Experiment:
+    """An experiment and what else can be done with a finished run of it (its capabilities).
+
+    samples: "images" or "text" if `dlf sample` draws from it (its module defines
+        `sample(run_dir, cfg, opts: dlf.sampling.SampleOptions) -> str`); None if it draws nothing.
+    inspects: `dlf inspect RUN --unit N` colours text by a hidden unit (a char-rnn's `hidden_states`).
+    plays: `dlf play RUN` runs the saved agent again (dlf.rl.play).
+    """
+
     name: str
     concept: str
     module: str
+    samples: Literal["images", "text"] | None = None
+    inspects: bool = False
+    plays: bool = False
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.module)
@@ -42,19 +54,19 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("mnist-cnn", "CNNs for vision: translation invariance on MNIST", "dlf.experiments.mnist_cnn"),
     Experiment("mnist-rnn", "RNNs for sequences: an image read row by row by a GRU", "dlf.experiments.mnist_rnn"),
     Experiment("char-rnn", "unsupervised: predict the next character (Karpathy's char-RNN) with an LSTM, GRU or RNN",
-               "dlf.experiments.char_rnn"),
+               "dlf.experiments.char_rnn", samples="text", inspects=True),
     Experiment("sentiment-unit", "unsupervised: a char-RNN trained on reviews grows a sentiment unit (Radford et al.)",
-               "dlf.experiments.sentiment_unit"),
+               "dlf.experiments.sentiment_unit", samples="text", inspects=True),
     Experiment("word2vec", "unsupervised: predict nearby words; skip-gram and CBOW word vectors (Mikolov et al.)",
                "dlf.experiments.word2vec"),
     Experiment("pixelcnn", "unsupervised: predict the next pixel with masked convolutions (van den Oord et al.)",
-               "dlf.experiments.pixelcnn"),
+               "dlf.experiments.pixelcnn", samples="images"),
     Experiment("vae", "unsupervised: a variational autoencoder encodes digits to a latent vector and decodes them back",
-               "dlf.experiments.vae"),
+               "dlf.experiments.vae", samples="images"),
     Experiment("gan", "unsupervised: a generator learns to fool a discriminator (Goodfellow et al.)",
-               "dlf.experiments.gan"),
+               "dlf.experiments.gan", samples="images"),
     Experiment("cartpole", "reinforcement learning: REINFORCE and PPO learn to balance a pole (Gymnasium)",
-               "dlf.experiments.cartpole"),
+               "dlf.experiments.cartpole", plays=True),
 )
 
 BY_NAME = {e.name: e for e in EXPERIMENTS}

@@ -1,9 +1,10 @@
 """`dlf sample RUN_DIR`: draw new samples from the model of a finished run (char-rnn, pixelcnn, vae, gan).
 
-An experiment that can be sampled defines `sample(run_dir: Path, cfg, opts: SampleOptions) -> str` in its module:
-it loads its weights with `load_weights`, writes what it drew (text, or a PNG grid through `save_image_grid`)
-and returns a short message for the terminal. The same seed gives the same samples. A text model also sets
-`SAMPLES = "text"`, which allows the options --prime, --length, --temperature and --top-k.
+What can be sampled is declared in the registry (`Experiment.samples`: "images" or "text"), and such an
+experiment's module defines `sample(run_dir: Path, cfg, opts: SampleOptions) -> str`: it loads its weights with
+`load_weights`, writes what it drew (text, or a PNG grid through `save_image_grid`) and returns a short message
+for the terminal. The same seed gives the same samples. Text models also take --prime, --length, --temperature
+and --top-k.
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ class SampleOptions:
 
 
 def sampleable() -> list[str]:
-    """The experiments whose module defines `sample`, in `dlf list` order (imports every experiment module)."""
-    return [e.name for e in registry.EXPERIMENTS if callable(getattr(e.load(), "sample", None))]
+    """The experiments that `dlf sample` draws from, in `dlf list` order."""
+    return [e.name for e in registry.EXPERIMENTS if e.samples]
 
 
 def run_experiment(run_dir: str | os.PathLike) -> str:
@@ -73,18 +74,17 @@ def sample(run_dir: str | os.PathLike, opts: SampleOptions) -> str:
 
     opts.validate()
     name = run_experiment(run_dir)
-    module = registry.get(name).load()
-    fn = getattr(module, "sample", None)
-    if fn is None:
+    experiment = registry.get(name)
+    if not experiment.samples:
         names = sampleable()
         kinds = ", ".join(names[:-1]) + " or " + names[-1]
         raise DlfError(f"{run_dir} is a '{name}' run, which draws no samples; sample a {kinds} run")
-    if getattr(module, "SAMPLES", "images") != "text":
+    if experiment.samples != "text":
         given = [o for o in TEXT_ONLY if getattr(opts, o) is not None]
         if given:
             raise ConfigError(f"--{given[0].replace('_', '-')} applies to text models; '{name}' draws images")
     cfg = load_run_config(name, Path(run_dir))
-    return fn(Path(run_dir), cfg, opts)
+    return experiment.load().sample(Path(run_dir), cfg, opts)
 
 
 def load_weights(run_dir: Path, model: torch.nn.Module, name: str) -> Path:
@@ -111,19 +111,15 @@ def output_path(run_dir: Path, out: str | None, default: str, suffix: str) -> Pa
 
 
 def save_image_grid(images: torch.Tensor, path: Path, title: str | None = None, cols: int = 0) -> Path:
-    """Images (N, H, W) or (N, H*W) of MNIST size, values in [0, 1], as one PNG mosaic (written atomically)."""
-    from dlf.plotting import figure, plt, show_images
+    """Images (N, H, W) or (N, H*W), values in [0, 1], as one PNG mosaic (dlf.plotting.image_grid), written whole
+    and then renamed, so that a reader never sees half a file."""
+    from dlf.plotting import image_grid, plt
 
-    cols = cols or math.ceil(math.sqrt(len(images)))
-    rows = math.ceil(len(images) / cols)
-    fig, axes = figure(size=(0.45 * cols + 0.5, 0.45 * rows + (0.8 if title else 0.5)))
-    ax = axes[0][0]
-    show_images(ax, images, cols)
-    if title:
-        ax.set_title(title, fontsize=9)
-    fig.tight_layout()
+    fig = image_grid(images, title, cols)
     tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
+    try:
+        fig.savefig(tmp)
+    finally:
+        plt.close(fig)
     os.replace(tmp, path)
     return path

@@ -12,8 +12,12 @@ from __future__ import annotations
 import html
 import json
 import re
+from pathlib import Path
 
 import numpy as np
+import torch
+
+from dlf.errors import DlfError
 
 TOP = 5  # units listed per property
 PAGE_CHARS = 3000  # characters shown on each property's page
@@ -100,38 +104,82 @@ def top_units(acts: np.ndarray, text: str, k: int = TOP) -> dict[str, list[tuple
     return found
 
 
-def analyze(model, vocab, text: str, run) -> dict:
-    """Find the units of `model` that track each property over `text`; write units.json and one HTML page per
-    property (its top unit) under RUN/units/; return the summary entries unit_<property> and unit_<property>_corr."""
+def untrained_like(model, seed: int):
+    """A freshly initialised network of the same shape as `model`, from `seed` (the global RNG is left as it was)."""
+    from dlf.models.charrnn import CharRNN
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        fresh = CharRNN(model.vocab_size, model.hidden, model.layers, model.cell, model.embed.embedding_dim)
+    return fresh.eval()
+
+
+def analyze(model, vocab, text: str, run, seed: int) -> dict:
+    """Find the units of `model` that track each property over `text`, and, as a baseline, the units of an untrained
+    network of the same shape (seed `seed`) found by the same search: with hundreds of units, some correlate with
+    anything by chance, so a trained unit's r means something only well above the untrained network's best r.
+
+    Writes RUN/units/: units.json (trained), untrained.json (the baseline), index.html (both, side by side), one
+    HTML page per property (its top unit) and units.png; returns the summary entries unit_<property>,
+    unit_<property>_corr and unit_<property>_untrained_corr (the untrained network's best r for that property)."""
     acts = model.hidden_states(vocab.encode(text)[None])[0].double().numpy()  # (T, H)
     found = top_units(acts, text)
+    fresh = untrained_like(model, seed).hidden_states(vocab.encode(text)[None])[0].double().numpy()  # (T, H)
+    baseline = top_units(fresh, text)
     summary = {}
     for name, units in found.items():
         summary[f"unit_{name}"], summary[f"unit_{name}_corr"] = units[0]
+        summary[f"unit_{name}_untrained_corr"] = baseline[name][0][1]
     if run.enabled and found:
-        folder = run.path / "units"
-        folder.mkdir(exist_ok=True)
-        (folder / "units.json").write_text(json.dumps(found, indent=2) + "\n", encoding="utf-8")
-        rows = []
-        for name, units in found.items():
-            unit, r = units[0]
-            page = f"{name}-unit{unit}.html"
-            title = f"unit {unit}: {DESCRIPTIONS[name]} (r = {r:+.2f})"
-            (folder / page).write_text(unit_page(text[:PAGE_CHARS], acts[:PAGE_CHARS, unit], title), encoding="utf-8")
-            others = ", ".join(f"{u} ({c:+.2f})" for u, c in units[1:])
-            rows.append(f"<tr><td>{html.escape(DESCRIPTIONS[name])}</td><td><a href='{page}'>unit {unit}</a></td>"
-                        f"<td>{r:+.3f}</td><td>{others}</td></tr>")
-        (folder / "index.html").write_text(_index(rows), encoding="utf-8")
+        write_pages(run.path / "units", text, acts, found, baseline)
+        plot_units(run, found, baseline)
     return summary
+
+
+def write_pages(folder, text: str, acts: np.ndarray, found: dict, baseline: dict) -> None:
+    folder.mkdir(exist_ok=True)
+    for name, table in (("units.json", found), ("untrained.json", baseline)):
+        (folder / name).write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
+    rows = []
+    for name, units in found.items():
+        unit, r = units[0]
+        base_unit, base_r = baseline[name][0]
+        page = f"{name}-unit{unit}.html"
+        title = f"unit {unit}: {DESCRIPTIONS[name]} (r = {r:+.2f}; untrained network's best: {base_r:+.2f})"
+        (folder / page).write_text(unit_page(text[:PAGE_CHARS], acts[:PAGE_CHARS, unit], title), encoding="utf-8")
+        others = ", ".join(f"{u} ({c:+.2f})" for u, c in units[1:])
+        rows.append(f"<tr><td>{html.escape(DESCRIPTIONS[name])}</td><td><a href='{page}'>unit {unit}</a></td>"
+                    f"<td>{r:+.3f}</td><td>{base_r:+.3f} (unit {base_unit})</td><td>{others}</td></tr>")
+    (folder / "index.html").write_text(_index(rows), encoding="utf-8")
+
+
+def plot_units(run, found: dict, baseline: dict) -> None:
+    """|r| of the best unit for each property: the trained network beside an untrained one of the same shape."""
+    from dlf.plotting import figure
+
+    names = list(found)
+    x = np.arange(len(names))
+    fig, axes = figure(size=(max(5.0, 0.9 * len(names) + 1.5), 3.8))
+    ax = axes[0][0]
+    ax.bar(x - 0.2, [abs(found[n][0][1]) for n in names], 0.4, label="trained")
+    ax.bar(x + 0.2, [abs(baseline[n][0][1]) for n in names], 0.4, label="untrained (same shape and seed)")
+    ax.set_xticks(x, [n.replace("_", " ") for n in names], rotation=30, ha="right")
+    ax.set_ylabel("|r| of the best unit")
+    ax.set_ylim(0, 1.15)
+    ax.set_title("units that track properties of the text, against chance")
+    ax.legend(loc="upper left", ncols=2, fontsize=8)
+    run.save_figure(fig, "units")
 
 
 def _index(rows: list[str]) -> str:
     return ("<!doctype html><meta charset='utf-8'><title>char-rnn units</title>"
             "<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 10px;text-align:left}</style>"
             "<h1>Units that track simple properties of the validation text</h1>"
-            "<p>Pearson r between a unit's activation after each character and the property.</p>"
-            "<table><tr><th>property</th><th>best unit</th><th>r</th><th>runners-up (r)</th></tr>"
-            + "".join(rows) + "</table>\n")
+            "<p>Pearson r between a unit's activation after each character and the property. The baseline is the "
+            "same search over an untrained network of the same shape and seed: with many units, some correlate by "
+            "chance, so only an r well above the baseline says the network learnt to track the property.</p>"
+            "<table><tr><th>property</th><th>best unit</th><th>r</th><th>untrained network's best r</th>"
+            "<th>runners-up (r)</th></tr>" + "".join(rows) + "</table>\n")
 
 
 def _colour(v: float) -> str:
@@ -157,3 +205,32 @@ def unit_page(text: str, acts: np.ndarray, title: str) -> str:
             f"<h1>{html.escape(title)}</h1>"
             f"<p>Activation after each character (hover for the value); colour scale: {legend}</p>"
             f"<pre>{''.join(spans)}</pre>\n")
+
+
+def inspect_unit(run_dir, unit: int, chars: int = 3000, out: str | None = None) -> str:
+    """`dlf inspect RUN_DIR --unit N`: an HTML page of validation text coloured by unit N's activation."""
+    from dlf import registry
+    from dlf.experiments.char_rnn import load_model
+    from dlf.runner import load_run_config
+    from dlf.sampling import output_path, run_experiment
+
+    run_dir = Path(run_dir)
+    name = run_experiment(run_dir)
+    if not registry.get(name).inspects:
+        raise DlfError(f"{run_dir} is a '{name}' run; inspect the folder of a char-rnn or sentiment-unit run")
+    cfg = load_run_config(name, run_dir)
+    if not 0 <= unit < cfg.hidden:
+        raise DlfError(f"--unit {unit} is out of range: this network has {cfg.hidden} hidden units, "
+                       f"0 to {cfg.hidden - 1}")
+    if chars < 1:
+        raise DlfError(f"--chars must be >= 1 (got {chars})")
+    model, vocab = load_model(run_dir, cfg)
+    text_path = run_dir / "validation.txt"
+    if not text_path.is_file():
+        raise DlfError(f"{run_dir} holds no validation.txt; give the folder of a finished {name} run")
+    text = text_path.read_text(encoding="utf-8")[:chars]
+    acts = model.hidden_states(vocab.encode(text)[None])[0, :, unit]  # (T,)
+    path = output_path(run_dir, out, f"unit-{unit}.html", ".html")
+    what = "cell state c_t" if cfg.cell == "lstm" else "hidden state h_t"
+    path.write_text(unit_page(text, acts.numpy(), f"unit {unit} ({what}, last layer)"), encoding="utf-8")
+    return f"unit {unit} over {len(text)} validation characters: {path}"

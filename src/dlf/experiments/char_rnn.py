@@ -16,22 +16,22 @@ text (line position, speaker lines, quotes...; see dlf.experiments._char_units).
 from __future__ import annotations
 
 import gzip
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from dlf.config import Range, Text, train_bytes
 from dlf.data.paths import find_file, locate
 from dlf.data.text import read_text
-from dlf.errors import ConfigError, DlfError
+from dlf.errors import ConfigError
 from dlf.models.charrnn import CharRNN
 from dlf.plotting import figure
+from dlf.text.streams import ChunkSource, StreamSource
+from dlf.text.vocab import Vocab
 from dlf.train import Task, TrainConfig, Trainer, distributed
 
 VAL_KEPT = 1_000_000  # validation characters saved in the run folder for `dlf inspect`
@@ -73,51 +73,16 @@ class Config(TrainConfig):
 
     reads_data: ClassVar[bool] = True
 
+    def memory_bytes(self) -> tuple[float, str]:
+        """Gate weights (4 lstm, 3 gru, 1 rnn) per layer for up to 256 characters, and every gate of --seq-len
+        steps of a batch kept for backward (the validation chunks are read without gradients)."""
+        gates, h, e = {"lstm": 4, "gru": 3, "rnn": 1}[self.cell], self.hidden, self.embed or self.hidden
+        params = 256 * e + gates * self.layers * (2 * h * h + e * h) + 257 * h
+        acts = max(self.batch_size * self.seq_len, self.val_chunk) * (self.layers * gates * h * 2 + 256)
+        return train_bytes(params, acts), "--hidden, --layers, --embed, --batch-size or --seq-len"
+
+
 # text -------------------------------------------------------------------------------------------------------
-def _codes(text: str) -> np.ndarray:
-    """Unicode code points of `text` as uint32, fast for long texts."""
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-
-
-class Vocab:
-    """The characters of a text, sorted by code point; id i is the i-th character."""
-
-    def __init__(self, chars: str):
-        self.chars = chars
-        self._codes = _codes(chars)
-
-    @classmethod
-    def from_text(cls, text: str) -> Vocab:
-        return cls("".join(map(chr, np.unique(_codes(text)))))
-
-    def __len__(self) -> int:
-        return len(self.chars)
-
-    def missing(self, text: str) -> list[str]:
-        """Characters of `text` that are not in the vocabulary, in order of first appearance."""
-        return list(dict.fromkeys(c for c in text if c not in self.chars))
-
-    def encode(self, text: str) -> torch.Tensor:
-        """(len(text),) int64 ids; ValueError naming the first unknown character."""
-        codes = _codes(text)
-        idx = np.searchsorted(self._codes, codes).clip(max=max(len(self) - 1, 0))
-        if len(codes) and (not len(self) or (self._codes[idx] != codes).any()):
-            raise ValueError(f"character {self.missing(text)[0]!r} is not in the vocabulary")
-        return torch.from_numpy(idx.astype(np.int64))
-
-    def decode(self, ids) -> str:
-        return "".join(self.chars[int(i)] for i in ids)
-
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps({"chars": list(self.chars)}, ensure_ascii=False) + "\n", encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: Path) -> Vocab:
-        if not path.is_file():
-            raise DlfError(f"{path.parent} holds no vocab.json; give the folder of a finished char-rnn run")
-        return cls("".join(json.loads(path.read_text(encoding="utf-8"))["chars"]))
-
-
 def load_text(cfg: Config, data_dir=None) -> str:
     """The --text file, or Tiny Shakespeare from the data folder."""
     if cfg.text:
@@ -132,44 +97,6 @@ def split(text: str) -> tuple[str, str]:
     """First 90% for training, last 10% for validation (as nanoGPT's shakespeare_char does)."""
     cut = int(len(text) * 0.9)
     return text[:cut], text[cut:]
-
-
-# batches ----------------------------------------------------------------------------------------------------
-class StreamSource:
-    """`streams` parallel streams over the ids, read in order in chunks of seq_len + 1 (inputs and targets).
-
-    Index k is chunk k // streams of stream k % streams, so step s of an epoch gets chunk s of every stream.
-    A batch is (x (n, seq_len + 1), fresh (n,)): fresh marks a stream's first chunk (its state starts at zero).
-    """
-
-    ordered = True
-
-    def __init__(self, ids: torch.Tensor, streams: int, seq_len: int):
-        self.ids, self.streams, self.seq_len = ids, streams, seq_len
-        self.stream_len = (len(ids) - 1) // streams
-        self.chunks = self.stream_len // seq_len
-
-    def __len__(self) -> int:
-        return self.streams * self.chunks
-
-    def get(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        stream, chunk = indices % self.streams, indices // self.streams
-        start = stream * self.stream_len + chunk * self.seq_len  # (n,)
-        return self.ids[start[:, None] + torch.arange(self.seq_len + 1)], chunk == 0
-
-
-class ChunkSource:
-    """Non-overlapping chunks of `length` + 1 characters (inputs and targets) for validation."""
-
-    def __init__(self, ids: torch.Tensor, length: int):
-        self.length = min(length, len(ids) - 1)
-        self.ids, self.n = ids, (len(ids) - 1) // self.length
-
-    def __len__(self) -> int:
-        return self.n
-
-    def get(self, indices: torch.Tensor) -> tuple[torch.Tensor]:
-        return (self.ids[indices[:, None] * self.length + torch.arange(self.length + 1)],)
 
 
 # the task ---------------------------------------------------------------------------------------------------
@@ -272,7 +199,7 @@ def run(cfg: Config, run) -> dict:
         (run.path / "sample.txt").write_text(sample_text, encoding="utf-8")
     plot_curves(run)
     if cfg.analyze_chars:
-        summary.update(_char_units.analyze(model, vocab, val_text[:cfg.analyze_chars], run))
+        summary.update(_char_units.analyze(model, vocab, val_text[:cfg.analyze_chars], run, cfg.seed))
     return summary
 
 
@@ -315,9 +242,6 @@ def load_model(run_dir: Path, cfg: Config) -> tuple[CharRNN, Vocab]:
     return task.model.eval(), vocab
 
 
-SAMPLES = "text"  # dlf sample takes --prime, --length, --temperature, --top-k
-
-
 def sample(run_dir: Path, cfg: Config, opts) -> str:
     """`dlf sample RUN_DIR --prime TEXT --length N --temperature T --top-k K --seed S`."""
     from dlf.sampling import output_path
@@ -339,30 +263,3 @@ def sample(run_dir: Path, cfg: Config, opts) -> str:
     if opts.out:
         return f"{length} characters after a {len(prime)}-character prime written to {path}"
     return text
-
-
-def inspect_unit(run_dir, unit: int, chars: int = 3000, out: str | None = None) -> str:
-    """`dlf inspect RUN_DIR --unit N`: an HTML page of validation text coloured by unit N's activation."""
-    from dlf.experiments._char_units import unit_page
-    from dlf.runner import load_run_config
-    from dlf.sampling import output_path, run_experiment
-
-    run_dir = Path(run_dir)
-    cfg = load_run_config(run_experiment(run_dir), run_dir)
-    if not hasattr(cfg, "cell"):
-        raise DlfError(f"{run_dir} is not a char-rnn run; inspect the folder of a char-rnn run")
-    if not 0 <= unit < cfg.hidden:
-        raise DlfError(f"--unit {unit} is out of range: this network has {cfg.hidden} hidden units, "
-                       f"0 to {cfg.hidden - 1}")
-    if chars < 1:
-        raise DlfError(f"--chars must be >= 1 (got {chars})")
-    model, vocab = load_model(run_dir, cfg)
-    text_path = run_dir / "validation.txt"
-    if not text_path.is_file():
-        raise DlfError(f"{run_dir} holds no validation.txt; give the folder of a finished char-rnn run")
-    text = text_path.read_text(encoding="utf-8")[:chars]
-    acts = model.hidden_states(vocab.encode(text)[None])[0, :, unit]  # (T,)
-    path = output_path(run_dir, out, f"unit-{unit}.html", ".html")
-    what = "cell state c_t" if cfg.cell == "lstm" else "hidden state h_t"
-    path.write_text(unit_page(text, acts.numpy(), f"unit {unit} ({what}, last layer)"), encoding="utf-8")
-    return f"unit {unit} over {len(text)} validation characters: {path}"

@@ -66,7 +66,12 @@ def build_model(cfg: Config) -> PixelCNN:
 
 
 class PixelCNNTask(Task):
-    """Train on fresh binarizations of uint8 images; validate, in float32, on images that are binarized already."""
+    """The loss is the exact negative log-likelihood of each binary image, factorised pixel by pixel in raster order
+    (van den Oord et al. 2016, eq. 1), one masked-convolution pass giving every conditional at once:
+
+        -log p(x) = -sum_i log p(x_i | x_1 ... x_{i-1}),   p(x_i = 1 | x_<i) = sigmoid(logit_i)   (nats per image)
+
+    Train on fresh binarizations of uint8 images; validate, in float32, on images that are binarized already."""
 
     def __init__(self, model: PixelCNN):
         super().__init__()

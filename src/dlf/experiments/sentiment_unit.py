@@ -199,7 +199,7 @@ def run(cfg: Config, run) -> dict:
     if cfg.analyze_chars:  # char-rnn's search for units that track quotes, line position, ... (on the CPU)
         from dlf.experiments import _char_units
 
-        summary.update(_char_units.analyze(model.cpu(), vocab, val_text[:cfg.analyze_chars], run))
+        summary.update(_char_units.analyze(model.cpu(), vocab, val_text[:cfg.analyze_chars], run, cfg.seed))
     return summary
 
 
@@ -245,9 +245,6 @@ def make_plots(run, model, vocab, device, features, labels, sentences, held_out,
             (run.path / "unit_reviews.html").write_text(
                 unit_page(page, values, f"{name} along held-out reviews (minus the midpoint {threshold:+.3f})"),
                 encoding="utf-8")
-
-
-SAMPLES = "text"  # dlf sample takes --prime, --length, --temperature, --top-k
 
 
 def sample(run_dir: Path, cfg: Config, opts) -> str:

@@ -53,7 +53,12 @@ class Config(TrainConfig):
 
 
 class VAETask(Task):
-    """Train on fresh binarizations of uint8 images; validate on images that are binarized already."""
+    """The loss is the negative one-sample ELBO, averaged over the batch (Kingma & Welling 2014, eq. 10):
+
+        loss = -ELBO(x) = -log p(x|z) + KL(q(z|x) || p(z)),   z = mu(x) + sigma(x) * eps,  eps ~ N(0, I)
+
+    logged with its two terms, "rec" = -log p(x|z) and "kl". Train on fresh binarizations of uint8 images;
+    validate on images that are binarized already."""
 
     def __init__(self, model: VAE):
         super().__init__()
@@ -185,8 +190,6 @@ def sample(run_dir, cfg: Config, opts) -> str:
     model = VAE(cfg.latent, cfg.hidden)
     found = load_weights(run_dir, VAETask(model), "vae")
     path = output_path(run_dir, opts.out, "samples.png", ".png")
-    z = torch.randn(opts.n, cfg.latent, generator=torch.Generator().manual_seed(opts.seed))
-    with torch.no_grad():
-        probs = torch.sigmoid(model.eval().decode(z))
+    probs = model.eval().sample(opts.n, torch.Generator().manual_seed(opts.seed))  # (n, 784)
     save_image_grid(probs, path, f"VAE: {opts.n} samples, p(x|z) with z ~ N(0, I) (seed {opts.seed})")
     return f"{opts.n} samples from {found.name}: {path}"

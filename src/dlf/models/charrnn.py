@@ -67,27 +67,13 @@ class CharRNN(nn.Module):
     @torch.no_grad()
     def hidden_states(self, x: torch.Tensor) -> torch.Tensor:
         """The last layer's activations after each character: (B, T, hidden); LSTM: cell states c_t."""
-        emb = self.embed(x)
+        emb = self.embed(x)  # (B, T, E)
         if self.cell != "lstm":
-            out, _ = self.rnn(emb)
+            out, _ = self.rnn(emb)  # (B, T, H): h_t of the last layer at every step
             return out
-        # nn.LSTM returns h_t only; run the last layer step by step from the layers below to read c_t.
-        below = emb
-        if self.layers > 1:
-            lower = nn.LSTM(emb.shape[-1], self.hidden, num_layers=self.layers - 1, batch_first=True).to(x.device)
-            lower.load_state_dict({k: v for k, v in self.rnn.state_dict().items()
-                                   if int(k.rsplit("_l", 1)[1].split("_")[0]) < self.layers - 1})
-            below, _ = lower(emb)
-        top = self.layers - 1
-        w_ih, w_hh = getattr(self.rnn, f"weight_ih_l{top}"), getattr(self.rnn, f"weight_hh_l{top}")
-        b = getattr(self.rnn, f"bias_ih_l{top}") + getattr(self.rnn, f"bias_hh_l{top}")
-        pre = below @ w_ih.T + b  # (B, T, 4H): the input part of every gate, for all steps at once
-        h = torch.zeros(x.shape[0], self.hidden, device=x.device, dtype=pre.dtype)
-        c = torch.zeros_like(h)
-        cells = []
+        # nn.LSTM returns h_t at every step but c_t only at the end: read one character at a time.
+        state, cells = None, []
         for t in range(x.shape[1]):
-            i, f, g, o = (pre[:, t] + h @ w_hh.T).chunk(4, dim=-1)
-            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-            h = torch.sigmoid(o) * torch.tanh(c)
-            cells.append(c)
+            _, state = self.rnn(emb[:, t:t + 1], state)
+            cells.append(state[1][-1])  # (B, H): c_t of the last layer
         return torch.stack(cells, dim=1)

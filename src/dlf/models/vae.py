@@ -74,11 +74,16 @@ class VAE(nn.Module):
         """z (..., latent) -> pixel logits (..., n_in)."""
         return self.decoder(z)
 
+    @staticmethod
+    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        """z = mu + sigma * eps with eps ~ N(0, I): a draw from q(z|x) that gradients flow through to mu, sigma."""
+        return mu + (0.5 * logvar).exp() * torch.randn_like(mu)
+
     def elbo(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """One-sample ELBO per image, with its two terms: {"elbo", "rec", "kl"}, each (B,) in nats."""
         x = x.flatten(1)  # (B, P)
         mu, logvar = self.encode(x)
-        z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)  # (B, D) reparameterised
+        z = self.reparameterize(mu, logvar)  # (B, D)
         rec = log_bernoulli(x, self.decode(z))  # (B,)
         kl = gaussian_kl(mu, logvar)  # (B,)
         return {"elbo": rec - kl, "rec": rec, "kl": kl}
@@ -88,10 +93,9 @@ class VAE(nn.Module):
         x = x.flatten(1)  # (B, P)
         if mu is None or logvar is None:
             mu, logvar = self.encode(x)
-        eps = torch.randn((k, *mu.shape), device=mu.device, dtype=mu.dtype)  # (k, B, D)
-        z = mu + (0.5 * logvar).exp() * eps
-        log_q = -0.5 * (LOG_2PI + logvar + eps.pow(2)).sum(-1)  # (k, B), as (z - mu)^2 / sigma^2 = eps^2
-        log_prior = -0.5 * (LOG_2PI + z.pow(2)).sum(-1)  # (k, B)
+        z = self.reparameterize(mu.expand(k, *mu.shape), logvar.expand(k, *logvar.shape))  # (k, B, D)
+        log_q = log_normal(z, mu, logvar)  # (k, B)
+        log_prior = log_normal(z, torch.zeros_like(z), torch.zeros_like(z))  # (k, B): p(z) = N(0, I)
         return log_bernoulli(x, self.decode(z)) + log_prior - log_q
 
     def iwae_bound(self, x: torch.Tensor, k: int, chunk: int = 0) -> torch.Tensor:
@@ -105,8 +109,10 @@ class VAE(nn.Module):
         return torch.logsumexp(torch.cat(parts), dim=0) - math.log(k)  # (B,)
 
     @torch.no_grad()
-    def sample(self, n: int, binary: bool = False) -> torch.Tensor:
-        """n images from the model: z ~ N(0, I), then pixel probabilities (or Bernoulli draws): (n, n_in)."""
+    def sample(self, n: int, generator: torch.Generator | None = None, binary: bool = False) -> torch.Tensor:
+        """n images from the model: z ~ N(0, I), then pixel probabilities (or Bernoulli draws): (n, n_in).
+        z is drawn on the CPU from `generator`, so the same seed gives the same images on any device."""
         device = next(self.parameters()).device
-        probs = torch.sigmoid(self.decode(torch.randn(n, self.latent, device=device)))
-        return torch.bernoulli(probs) if binary else probs
+        z = torch.randn(n, self.latent, generator=generator).to(device)  # (n, D)
+        probs = torch.sigmoid(self.decode(z))
+        return torch.bernoulli(probs, generator=generator if device.type == "cpu" else None) if binary else probs

@@ -1,4 +1,4 @@
-"""The vocabulary of a word2vec corpus, and the two word distributions the training draws from.
+"""The one vocabulary class for text (characters or words), the word2vec corpus reader and its two distributions.
 
 A corpus is a text file of words separated by whitespace (text8: one line of lowercase words). One pass over it
 counts every word and writes the corpus as integer ids. Words seen fewer than `min_count` times are dropped (the
@@ -20,37 +20,99 @@ Phrases and their Compositionality", sections 2.2 and 2.3):
 from __future__ import annotations
 
 import gzip
+import json
 import os
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from dlf.data.text import check_text_bytes
-from dlf.errors import DataError
+from dlf.errors import DataError, DlfError
 
 NOISE_POWER = 0.75
 NOISE_DOMAIN = 2**31 - 1  # the noise table's integer range, as in gensim: draws are integers below this
 
 
-@dataclass
 class Vocab:
-    """Words ordered by descending count; `index[word]` is the word's id, the row of its vector."""
+    """The tokens of a text, characters (char-rnn, sentiment-unit) or words (word2vec); id i is `tokens[i]`.
 
-    words: list[str]
-    counts: np.ndarray  # (V,) int64, descending
-    corpus_words: int  # words in the corpus, the rare ones included
+    A character vocabulary (`from_text`) is sorted by code point; a word vocabulary (`read_corpus`) is sorted by
+    descending count and keeps the counts, from which word2vec draws its two distributions.
+    """
 
-    def __post_init__(self):
-        self.index = {w: i for i, w in enumerate(self.words)}
+    def __init__(self, tokens: Sequence[str], counts: np.ndarray | None = None, corpus_words: int = 0):
+        self.tokens = list(tokens)
+        self.index = {t: i for i, t in enumerate(self.tokens)}
+        self.counts = counts  # (V,) int64, descending (word vocabularies); None for characters
+        self.corpus_words = corpus_words  # words in the corpus, the rare ones included (word vocabularies)
+        self._sorted_codes = None  # code points of a sorted character vocabulary, for a fast `encode`
+        if all(len(t) == 1 for t in self.tokens) and self.tokens == sorted(self.tokens):
+            self._sorted_codes = _codes("".join(self.tokens))
+
+    @classmethod
+    def from_text(cls, text: str) -> Vocab:
+        """The characters of `text`, sorted by code point."""
+        return cls(list(map(chr, np.unique(_codes(text)))))
 
     def __len__(self) -> int:
-        return len(self.words)
+        return len(self.tokens)
+
+    @property
+    def words(self) -> list[str]:
+        return self.tokens
+
+    @property
+    def chars(self) -> str:
+        return "".join(self.tokens)
 
     @property
     def train_words(self) -> int:
         """Corpus words that are in the vocabulary: the words one epoch trains on (before subsampling)."""
         return int(self.counts.sum())
+
+    def missing(self, tokens: str | Sequence[str]) -> list[str]:
+        """Tokens (a str: its characters) that are not in the vocabulary, in order of first appearance."""
+        return list(dict.fromkeys(t for t in tokens if t not in self.index))
+
+    def encode(self, tokens: str | Sequence[str]) -> torch.Tensor:
+        """(len(tokens),) int64 ids (a str: its characters); ValueError naming the first unknown token."""
+        if isinstance(tokens, str) and self._sorted_codes is not None:  # fast for megabytes of text
+            codes = _codes(tokens)
+            idx = np.searchsorted(self._sorted_codes, codes).clip(max=max(len(self) - 1, 0))
+            if len(codes) and (not len(self) or (self._sorted_codes[idx] != codes).any()):
+                raise ValueError(f"character {self.missing(tokens)[0]!r} is not in the vocabulary")
+            return torch.from_numpy(idx.astype(np.int64))
+        unknown = self.missing(tokens)
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} is not in the vocabulary")
+        return torch.tensor([self.index[t] for t in tokens], dtype=torch.int64)
+
+    def decode(self, ids, sep: str = "") -> str:
+        return sep.join(self.tokens[int(i)] for i in ids)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps({"tokens": self.tokens}, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Vocab:
+        """Read what `save` wrote (a char-rnn run's vocab.json); a one-line error when it is missing or damaged."""
+        if not path.is_file():
+            raise DlfError(f"{path.parent} holds no vocab.json; give the folder of a finished char-rnn run")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            tokens = data["tokens"] if "tokens" in data else list(data["chars"])  # "chars": runs of earlier versions
+            if not all(isinstance(t, str) for t in tokens):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            raise DataError(f"{path} is damaged (no list of tokens); train the run again") from None
+        return cls(tokens)
+
+
+def _codes(text: str) -> np.ndarray:
+    """Unicode code points of `text` as uint32, fast for long texts."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
 def read_corpus(path: str | os.PathLike, min_count: int, max_words: int = 0,
