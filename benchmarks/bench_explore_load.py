@@ -1,24 +1,31 @@
-"""Load test of `dlf explore`: N sessions (default 20) train the universality playground at once for T seconds.
+"""Load test of `dlf explore`: a classroom of N sessions (default 20) training, or dragging a slider, at once.
 
-    .venv/bin/python benchmarks/bench_explore_load.py                      # 20 sessions x 10 s, width 16
+    .venv/bin/python benchmarks/bench_explore_load.py                     # 20 sessions train for 10 s, width 16
+    .venv/bin/python benchmarks/bench_explore_load.py --mode drag         # 20 sessions drag the neuron's w1 slider
     .venv/bin/python benchmarks/bench_explore_load.py --sessions 5 --seconds 5 --width 64
 
-It starts `python -m dlf explore` on 127.0.0.1 at a free port in a child process, opens N sessions (each its
-own session hash, like a browser tab, speaking gradio's queue protocol as the browser does), presses Train in
-all of them at once, counts the figure updates each receives during T seconds, then presses Stop in each and
-waits for its last frame. It reports the updates
-per second each session saw, the errors (exceptions, failed jobs, sessions that saw no update, a Stop that
-did not stop) and the CPU the server used. Loopback only, bounded in sessions and time; it stops the server at
-the end. The clients run on the same machine as the server and take some of its CPU. Needs gradio
-(pip install 'dlf[explore]'). Not a test.
+It starts `python -m dlf explore` on 127.0.0.1 at a free port in a child process and opens sessions that speak
+the browser's protocol (dlf.explore.loadclient: gradio's queue, each session its own hash, like a browser tab).
+
+- train: first one session alone presses Train on the Universality page for T seconds (the baseline), then all N
+  press Train at once and count the figure updates they receive during T seconds, then press Stop. It reports
+  the updates per second each session saw, the training steps each made (from its last figure) against the
+  session alone (a fair share is 1/N of it), and the server's CPU (web process and its training workers) per
+  figure update.
+- drag: each session moves the Neuron page's w1 slider as a drag does (an event, its answer, the next value
+  50 ms after the last was sent) for T seconds, and it reports the round trips (median, 90th percentile, max).
+
+Errors (failed jobs, a session that saw no update, a Stop that did not stop) are counted and shown. Loopback only,
+bounded in sessions and time; it stops the server at the end. The clients run on the same machine as the server
+and take some of its CPU. Needs gradio (pip install 'dlf[explore]'). Not a test.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -26,9 +33,10 @@ import tempfile
 import threading
 import time
 import urllib.request
-import uuid
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+
+from dlf.explore.loadclient import App
+from dlf.explore.loadclient import Session as Tab
 
 MAX_SESSIONS, MAX_SECONDS = 64, 120  # hard bounds on what this script will do
 
@@ -39,6 +47,10 @@ class Session:
     updates: int = 0
     """Figure updates received while training, in the measured window."""
     window: float = 0.0
+    steps: int = 0
+    """Training steps shown by the last figure."""
+    trips: list[float] = field(default_factory=list)
+    """Round trips of slider events, seconds."""
     errors: list[str] = field(default_factory=list)
     last_status: str = ""
 
@@ -62,72 +74,57 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> None
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, from /proc (Linux); 0 where unavailable."""
+    """User + system CPU time of a process and its children (the training workers), from /proc (Linux)."""
+    total = 0.0
+    for p in [pid, *children(pid)]:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                parts = f.read().rsplit(")", 1)[1].split()
+            total += (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return out
+
+
+def train_session(s: Session, app: App, args: argparse.Namespace, start: threading.Barrier) -> None:
+    """Press Train, count the frames received for args.seconds, press Stop, read the steps of the last frame."""
+    tab = Tab(app)
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            parts = f.read().rsplit(")", 1)[1].split()
-        return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def post(url: str, body: dict) -> dict:
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.loads(r.read())
-
-
-def endpoints(url: str) -> dict[str, dict]:
-    """api_name -> {id, inputs (component types)} from the app's config."""
-    with urllib.request.urlopen(url + "config", timeout=30) as r:
-        cfg = json.loads(r.read())
-    types = {c["id"]: c["type"] for c in cfg["components"]}
-    return {d["api_name"]: {"id": d["id"], "inputs": [types[i] for i in d["inputs"]]}
-            for d in cfg["dependencies"] if d.get("api_name")}
-
-
-def run_session(s: Session, url: str, api: dict, args: argparse.Namespace, start: threading.Barrier) -> None:
-    """One session, speaking gradio's queue protocol as the browser does: join, then read the event stream.
-
-    A light client (the standard library, no JSON parsing of the frames) so that the clients, which share the
-    machine with the server, take as little CPU as they can.
-    """
-    session = uuid.uuid4().hex[:12]
-    train, stop = api["universality_train"], api["universality_stop"]
-    values = iter(["sin", "", "tanh", args.width, 0.01, "adam"])
-    data = [None if kind == "state" else next(values) for kind in train["inputs"]]
-    host, port = urlsplit(url).hostname, urlsplit(url).port
-    try:
-        stream = http.client.HTTPConnection(host, port, timeout=60)
         start.wait(timeout=120)
-        post(url + "gradio_api/queue/join", {"data": data, "fn_index": train["id"], "session_hash": session,
-                                             "event_data": None, "trigger_id": None})
-        stream.request("GET", f"/gradio_api/queue/data?session_hash={session}")
-        response = stream.getresponse()
         t0 = time.perf_counter()
         stop_at, stopped = t0 + args.seconds, False
-        while line := response.readline():
-            head = line[:60]
+        last = b""
+        for kind, line in tab.events("universality-train", "click", {"universality-width": args.width}):
             now = time.perf_counter()
-            if b'"process_generating"' in head and now <= stop_at:
-                s.updates += 1
-            elif b'"process_completed"' in head:
-                done = json.loads(line[5:])
-                if not done.get("success", False):
-                    s.errors.append(f"job failed: {str(done.get('output'))[:150]}")
-                s.last_status = str(done.get("output", {}).get("data", ["", ""])[-1])
-                break
-            elif b'"queue_full"' in head or b'"unexpected_error"' in head:
-                s.errors.append(line[:150].decode(errors="replace"))
+            if kind == "frame":
+                s.updates += now <= stop_at
+                last = line
+                step = re.search(rb'data-step=\\"(\d+)', line[:600])  # absent where the figure did not change
+                s.steps = int(step.group(1)) if step else s.steps
+            else:
+                if kind == "error":
+                    s.errors.append(f"job failed: {line[:150]!r}")
                 break
             if now > stop_at and not stopped:
-                post(url + "gradio_api/run/universality_stop", {"data": [None] * len(stop["inputs"]),
-                                                                "fn_index": stop["id"], "session_hash": session})
+                tab.fire("universality-stop", "click")
                 stopped = True
             if now > stop_at + 30:
                 s.errors.append("Stop did not end the training within 30 s")
                 break
-        stream.close()
+        s.last_status = "stopped" if b"stopped; press Train" in last else last[-200:].decode(errors="replace")
         s.window = min(time.perf_counter(), stop_at) - t0
         if not stopped:
             s.errors.append(f"training ended before {args.seconds} s: {s.last_status[-80:]}")
@@ -139,11 +136,58 @@ def run_session(s: Session, url: str, api: dict, args: argparse.Namespace, start
         s.errors.append(f"{type(exc).__name__}: {exc}"[:200])
 
 
+def drag_session(s: Session, app: App, args: argparse.Namespace, start: threading.Barrier) -> None:
+    """Move the Neuron page's w1 slider as a drag does: one event at a time, 50 ms apart, for args.seconds."""
+    tab = Tab(app)
+    try:
+        start.wait(timeout=120)
+        end, k = time.perf_counter() + args.seconds, 0
+        while time.perf_counter() < end:
+            sent = time.perf_counter()
+            value = round(-4.0 + (k * 0.1 + s.index * 0.37) % 8.0, 1)
+            for kind, line in tab.events("neuron-w1", "input", {"neuron-w1": value}):
+                if kind == "error":
+                    s.errors.append(f"event failed: {line[:150]!r}")
+            s.trips.append(time.perf_counter() - sent)
+            s.updates, k = s.updates + 1, k + 1
+            time.sleep(max(0.0, sent + 0.05 - time.perf_counter()))
+        s.window = args.seconds
+    except Exception as exc:  # noqa: BLE001 - every failure is counted and reported
+        s.errors.append(f"{type(exc).__name__}: {exc}"[:200])
+
+
+def warm_up(app: App, timeout: float = 180.0) -> None:
+    """Press Train once and wait for its first figure: the training workers have started and imported torch."""
+    tab, end = Tab(app), time.perf_counter() + timeout
+    for kind, _ in tab.events("universality-train", "click", {"universality-width": 4}):
+        if kind == "frame":
+            tab.fire("universality-stop", "click")
+        if kind != "frame" or time.perf_counter() > end:
+            break
+
+
+def run_sessions(n: int, app: App, args: argparse.Namespace, pid: int) -> tuple[list[Session], float, float]:
+    """n sessions at once; (sessions, server CPU seconds, wall seconds)."""
+    sessions = [Session(i) for i in range(n)]
+    start = threading.Barrier(n + 1)
+    target = train_session if args.mode == "train" else drag_session
+    threads = [threading.Thread(target=target, args=(s, app, args, start), daemon=True) for s in sessions]
+    for t in threads:
+        t.start()
+    start.wait(timeout=180)
+    cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+    for t in threads:
+        t.join(timeout=args.seconds + 90)
+    return sessions, cpu_seconds(pid) - cpu0, time.perf_counter() - t0
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sessions", type=int, default=20, help="concurrent sessions (default: 20)")
     p.add_argument("--seconds", type=float, default=10.0, help="training time per session (default: 10)")
     p.add_argument("--width", type=int, default=16, help="hidden units of every session's network (default: 16)")
+    p.add_argument("--mode", choices=("train", "drag"), default="train",
+                   help="train: press Train in every session; drag: move a slider in every session")
     p.add_argument("--out", help="also write the results as JSON to this file")
     args = p.parse_args()
     if not (1 <= args.sessions <= MAX_SESSIONS and 0 < args.seconds <= MAX_SECONDS):
@@ -158,42 +202,52 @@ def main() -> None:
                             stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         wait_ready(url, proc)
-        api = endpoints(url)
-        sessions = [Session(i) for i in range(args.sessions)]
-        start = threading.Barrier(args.sessions + 1)
-        threads = [threading.Thread(target=run_session, args=(s, url, api, args, start), daemon=True) for s in sessions]
-        for t in threads:
-            t.start()
-        start.wait(timeout=180)
-        cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
-        for t in threads:
-            t.join(timeout=args.seconds + 90)
-        cpu = cpu_seconds(proc.pid) - cpu0
-        wall = time.perf_counter() - t0
+        app = App(url)
+        warm_up(app)
+        alone = run_sessions(1, app, args, proc.pid)[0][0] if args.mode == "train" else None
+        sessions, cpu, wall = run_sessions(args.sessions, app, args, proc.pid)
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
-    report(sessions, args, cpu, wall, log.name)
+    report(sessions, alone, args, cpu, wall, log.name)
 
 
-def report(sessions: list[Session], args: argparse.Namespace, cpu: float, wall: float, log: str) -> None:
-    rates = [s.rate for s in sessions]
+def report(sessions: list[Session], alone: Session | None, args: argparse.Namespace, cpu: float, wall: float,
+           log: str) -> None:
     errors = [(s.index, e) for s in sessions for e in s.errors]
-    print(f"{args.sessions} sessions x {args.seconds:g} s, universality playground, {args.width} hidden units, "
-          f"{os.cpu_count()} CPU cores")
-    print("updates/s per session: " + " ".join(f"{r:.1f}" for r in rates))
-    print(f"min {min(rates):.1f}   median {statistics.median(rates):.1f}   max {max(rates):.1f}   "
-          f"all sessions together {sum(rates):.0f} updates/s")
-    print(f"server CPU: {cpu:.1f} s in {wall:.1f} s ({cpu / wall:.2f} cores)")
+    updates = sum(s.updates for s in sessions)
+    load = os.getloadavg()[0]
+    print(f"{args.sessions} sessions x {args.seconds:g} s, mode {args.mode}, {os.cpu_count()} CPU cores, "
+          f"load average {load:.1f} at the end")
+    result = {"sessions": args.sessions, "seconds": args.seconds, "mode": args.mode, "server_cpu_s": cpu,
+              "wall_s": wall, "load_average": load, "errors": errors}
+    if args.mode == "train":
+        rates, steps = [s.rate for s in sessions], [s.steps for s in sessions]
+        print(f"width {args.width}; updates/s per session: " + " ".join(f"{r:.1f}" for r in rates))
+        print(f"min {min(rates):.1f}   median {statistics.median(rates):.1f}   max {max(rates):.1f}   "
+              f"all sessions together {sum(rates):.0f} updates/s")
+        share = min(steps) / max(alone.steps, 1)
+        print(f"training steps: alone {alone.steps} ({alone.rate:.1f} updates/s); together min {min(steps)} "
+              f"median {statistics.median(steps):.0f} max {max(steps)}: the slowest made {share:.3f} of the "
+              f"session alone (a fair share is 1/{args.sessions} = {1 / args.sessions:.3f})")
+        result |= {"width": args.width, "rates": rates, "steps": steps, "alone_steps": alone.steps,
+                   "alone_rate": alone.rate, "fair_share": share}
+    else:
+        trips = sorted(t for s in sessions for t in s.trips)
+        pct = trips[int(0.9 * (len(trips) - 1))] if trips else float("nan")
+        print(f"slider round trips: {len(trips)}; median {1e3 * statistics.median(trips):.0f} ms, "
+              f"90th percentile {1e3 * pct:.0f} ms, max {1e3 * trips[-1]:.0f} ms")
+        result |= {"round_trips_s": trips}
+    print(f"server CPU (web process and workers): {cpu:.1f} s in {wall:.1f} s ({cpu / wall:.2f} cores), "
+          f"{1e3 * cpu / max(updates, 1):.1f} ms per update")
     print(f"errors: {len(errors)}" + "".join(f"\n  session {i}: {e}" for i, e in errors[:20]))
     print(f"server log: {log}")
     if args.out:
         with open(args.out, "w") as f:
-            json.dump({"sessions": args.sessions, "seconds": args.seconds, "width": args.width, "rates": rates,
-                       "errors": errors, "server_cpu_s": cpu, "wall_s": wall}, f, indent=2)
+            json.dump(result, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ where gradio, playwright or chromium is missing (scripts/ci-browser-deps.sh inst
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -23,6 +24,7 @@ if not Path(CHROMIUM).exists():
     pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM}: apt-get install chromium",
                 allow_module_level=True)
 
+from dlf.explore.loadclient import App, Session  # noqa: E402
 from dlf.explore.server import free_port  # noqa: E402
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -59,12 +61,23 @@ def server():
                 proc.kill()
                 pytest.fail(f"the explorer did not start: {proc.stderr.read().decode()[-2000:]}")
             time.sleep(0.3)
+    warm_up(url)
     yield url
     proc.terminate()
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+def warm_up(url: str) -> None:
+    """Train once through the browser's protocol, so that the training workers have started before the tests."""
+    tab = Session(App(url))
+    for kind, _ in tab.events("universality-train", "click", {"universality-width": 4}):
+        if kind == "frame":
+            tab.fire("universality-stop", "click")
+        else:
+            break
 
 
 @pytest.fixture(scope="module")
@@ -284,6 +297,95 @@ def test_backprop_page_steps_through_forward_and_backward_then_updates(open_page
     new_w11 = float(page.locator("#backprop-w11 input").input_value())
     assert new_w11 == pytest.approx(0.25 - 0.1 * float(grads["w11"]), abs=1e-5)  # w <- w - lr dL/dw
     screenshot(page, "backprop")
+
+
+def test_classification_shows_every_unit_and_edits_the_network_like_tensorflow_playground(open_page):
+    page = open_page("tab=classify&hidden=4,2")
+    wait_data(page, "classify", "hidden", "v == '4,2'")
+    assert page.locator("#classify-fig image.neurons").count() == 1
+    assert page.locator("#classify-fig .weight").count() == 2 * 4 + 4 * 2 + 2
+    page.locator('#classify-fig .neuron-button[data-cmd="n+ 1"]').dispatch_event("click")  # + over layer 1
+    wait_data(page, "classify", "hidden", "v == '5,2'")
+    assert page.locator("#classify-hidden textarea, #classify-hidden input").first.input_value() == "5, 2"
+    page.click("#classify-layer-add")
+    wait_data(page, "classify", "hidden", "v == '5,2,2'")
+    line = page.locator('#classify-fig .weight[data-cmd="w 1 3 0"]')
+    line.dispatch_event("mouseover")
+    assert "weight " + line.get_attribute("data-w") in page.locator("#classify-fig .hover-readout").text_content()
+    line.dispatch_event("click")
+    page.wait_for_function("() => document.querySelector('#classify-weight textarea, #classify-weight input')"
+                           ".value == '1 3 0'")
+    value = page.locator("#classify-weight-value input").first
+    value.fill("2.5")
+    page.click("#classify-weight-set")
+    page.wait_for_function("() => document.querySelector('#classify-fig .weight[data-cmd=\"w 1 3 0\"]')"
+                           "?.dataset.w == '2.5'")
+    page.click("#classify-step")
+    wait_data(page, "classify", "step", "v == '1'")
+    page.locator("#classify-discretize input").check()
+    wait_data(page, "classify", "discretize", "v == '1'")
+    screenshot(page, "classify-network")
+    page.locator("#classify-dataset input").click()
+    page.get_by_role("option", name="multi-gauss").click()
+    page.wait_for_function("() => document.querySelector('#classify-fig')?.textContent.includes('squared error')")
+    page.locator("#classify-activation label", has_text="linear").click()
+    wait_data(page, "classify", "step", "v == '0'")
+
+
+def test_train_after_a_least_squares_fit_never_makes_it_worse(open_page):
+    page = open_page("tab=universality&width=32")
+    wait_data(page, "universality", "width", "v == '32'")
+    page.click("#universality-lstsq")
+    page.wait_for_function("() => document.querySelector('#universality-status').innerText.includes('least squares')")
+    fitted = float(data(page, "universality", "error"))
+    page.evaluate("""() => { window.__errors = []; new MutationObserver(() => window.__errors.push(
+        +document.querySelector('#universality-fig')?.dataset.error)).observe(
+        document.querySelector('#universality-plot'), {childList: true, subtree: true, attributes: true}); }""")
+    page.click("#universality-train")
+    wait_data(page, "universality", "step", "+v > 50")
+    press(page, "#universality-stop")
+    page.wait_for_function("() => document.querySelector('#universality-status').innerText.includes('stopped')")
+    seen = [e for e in page.evaluate("() => window.__errors") if e == e]  # drop NaN
+    assert seen and max(seen) <= 1.01 * fitted
+    assert "updates/s" not in status(page, "universality")  # the rate goes when training stops
+
+
+def test_a_session_keeps_its_fair_share_of_training_beside_others(open_page, server):
+    """Five other sessions train at once (through the browser's protocol); this tab still makes progress."""
+    def steps_in(page, seconds: float) -> int:
+        start = int(data(page, "universality", "step"))
+        page.click("#universality-train")
+        time.sleep(seconds)
+        press(page, "#universality-stop")
+        page.wait_for_function("() => document.querySelector('#universality-status').innerText.includes('stopped')")
+        return int(data(page, "universality", "step")) - start
+
+    page = open_page("tab=universality&width=16")
+    wait_data(page, "universality", "width", "v == '16'")
+    alone = steps_in(page, 2.0)
+    stop = threading.Event()
+
+    def other() -> None:
+        tab, stopped = Session(App(server)), False
+        for kind, _ in tab.events("universality-train", "click", {"universality-width": 16}):
+            if stop.is_set() and not stopped:
+                tab.fire("universality-stop", "click")
+                stopped = True
+            if kind != "frame":
+                break
+
+    threads = [threading.Thread(target=other, daemon=True) for _ in range(5)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
+    try:
+        shared = steps_in(page, 2.0)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+    print(f"\nfair share: {alone} steps alone, {shared} beside 5 others training ({shared / max(alone, 1):.2f})")
+    assert shared >= alone / 6 / 2  # a fair share is 1/6; allow half of it for a noisy machine
 
 
 # sharing and sessions ---------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Start the explorer: `dlf explore [--host 127.0.0.1] [--port 7860] [--open]`.
 
-It listens on 127.0.0.1 (this machine only) unless --host says otherwise. The server computes with one torch
-thread per request, so that many sessions share the cores instead of fighting over them; see
-dlf.explore.session for the bounds on each session's work.
+It listens on 127.0.0.1 (this machine only) unless --host says otherwise. Training runs in worker processes
+(dlf.explore.workers, `Limits.workers`, default 2), each job in turn for a short slice, so that a classroom of
+sessions shares the cores fairly; the web process only passes the frames on and computes the quick redraws with
+one torch thread. See dlf.explore.session for the bounds on each session's work.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def serve(host: str = "127.0.0.1", port: int = 7860, open_browser: bool = False,
         print(f"dlf: warning: --host {host} lets other machines on the network use the explorer", file=sys.stderr)
     import torch
 
+    from dlf.explore import workers
     from dlf.explore.app import CSS, build_app
     from dlf.explore.trained.pages import CSS as RUN_CSS
 
@@ -83,9 +85,12 @@ def serve(host: str = "127.0.0.1", port: int = 7860, open_browser: bool = False,
     demo = build_app(limits, runs)
     demo.queue(default_concurrency_limit=4, max_size=limits.max_queue)
     try:
-        demo.launch(server_name=host, server_port=port, inbrowser=open_browser, prevent_thread_lock=not block,
+        demo.launch(server_name=host, server_port=port, inbrowser=open_browser, prevent_thread_lock=True,
                     quiet=quiet, show_error=True, state_session_capacity=limits.max_sessions, footer_links=[],
                     run_history=False, enable_monitoring=False, css=CSS + RUN_CSS, mcp_server=False)
     except OSError as exc:  # taken between the check and the launch
         raise DlfError(f"cannot serve on {host}:{port} ({str(exc).splitlines()[0]}); choose another --port") from None
+    workers.start(limits.workers)  # training runs in these processes, shared fairly (dlf.explore.workers)
+    if block:
+        demo.block_thread()
     return demo

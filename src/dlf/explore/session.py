@@ -40,6 +40,8 @@ class Limits:
     """Events waiting in the queue before new ones are refused."""
     max_sessions: int = 500
     """Sessions whose state the server keeps (the oldest are dropped)."""
+    workers: int = 2
+    """Worker processes that train (dlf.explore.workers); 0 trains in the web process's threads."""
 
 
 class Budget:

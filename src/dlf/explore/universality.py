@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 import time
 from collections.abc import Iterator
 
@@ -19,7 +20,7 @@ import torch
 
 from dlf.errors import DlfError
 from dlf.explore import svg
-from dlf.explore.session import Curve, Limits, PageState, frames
+from dlf.explore.session import Budget, Curve, Limits, PageState, frames
 from dlf.explore.share import Field, page_words
 from dlf.fundamentals import universality as uni
 from dlf.fundamentals.activations import NAMES
@@ -85,6 +86,13 @@ class LiveFit:
         self.curve.add(0, self.rms())
         self._opt: torch.optim.Optimizer | None = None
         self._opt_name = ""
+
+    def __getstate__(self) -> dict:  # to a worker process and back: the target goes as its text, parsed again
+        return {**self.__dict__, "target": self.target.text}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.target = parse_target(state["target"])
 
     def rms(self) -> float:
         """RMS error on the training points, in the target's units."""
@@ -156,7 +164,45 @@ class UState(PageState):
         self.live: LiveFit | None = None
         self.key: tuple = ()
         self.lr, self.optimizer = 0.01, "adam"
+        self.tuned = False  # lr or optimiser changed while a worker trains (it is told at the next frame)
+        self.version = 0  # counts Reset and Least-squares presses: a job that returns after one is dropped
+        self.idle = threading.Event()  # set while no worker holds the network
+        self.idle.set()
         self.sweep: list[tuple[int, float, float]] = []  # (width, rms error, max error)
+
+
+class TrainJob:
+    """One press of Train as a worker process runs it (dlf.explore.workers): its network, settings and budget."""
+
+    def __init__(self, state: UState, limits: Limits):
+        self.live, self.sweep, self.lr, self.optimizer = state.live, list(state.sweep), state.lr, state.optimizer
+        self.limits, self.budget, self._view = limits, None, None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_view": None}
+
+    def tune(self, lr: float, optimizer: str) -> None:
+        self.lr, self.optimizer = lr, optimizer
+
+    def advance(self, deadline: float) -> str:
+        """Train until `deadline` (perf_counter time); '' while the press may go on, else why it ended."""
+        if self.budget is None:
+            self.budget = Budget(self.limits)
+        took = self.live.train(min(deadline, self.budget.start + self.limits.max_seconds), self.budget.steps_left(),
+                               self.lr, self.optimizer)
+        if took < 0:
+            return "diverged"
+        self.budget.steps += took
+        return self.budget.exhausted()
+
+    def draw(self, note: str) -> tuple[str, str]:
+        if self._view is None:
+            self._view = UState()
+        view = self._view
+        view.live, view.sweep = self.live, self.sweep
+        if note == "training":
+            view.rate.tick()
+        return render(view, note)
 
 
 def sweep(target: Target, activation: str, lr: float, optimizer: str, widths: tuple[int, ...],
@@ -281,7 +327,8 @@ def _refused(exc: Exception | str) -> tuple[None, str]:
     return KEEP, f"⚠ {page_words(str(exc))}"
 
 
-def train_frames(state: UState, v: dict, limits: Limits, problems: list[str] = ()) -> Iterator[tuple]:
+def train_frames(state: UState, v: dict, limits: Limits, problems: list[str] = (), pool=None) -> Iterator[tuple]:
+    """The frames of one press of Train: in this thread, or in a worker process of `pool` (dlf.explore.workers)."""
     if problems:
         yield _refused(problems[0])
         return
@@ -292,6 +339,9 @@ def train_frames(state: UState, v: dict, limits: Limits, problems: list[str] = (
     except DlfError as exc:
         yield _refused(exc)
         return
+    if pool is not None:
+        yield from _pool_frames(state, limits, pool)
+        return
 
     def train(deadline: float, steps_left: int) -> int:
         return state.live.train(deadline, steps_left, state.lr, state.optimizer)
@@ -301,6 +351,31 @@ def train_frames(state: UState, v: dict, limits: Limits, problems: list[str] = (
             return render(state, f"{reason}; press Train to go on" if reason else "training")
 
     yield from frames(state, limits, train, draw)
+
+
+def _pool_frames(state: UState, limits: Limits, pool) -> Iterator[tuple]:
+    job_no = state.begin()  # a job of this session still running stops, and hands its network back:
+    state.idle.wait(5.0)
+    with state.lock:
+        job, version = TrainJob(state, limits), state.version
+        state.idle.clear()
+
+    def poll() -> dict | None:
+        if not state.tuned:
+            return None
+        state.tuned = False
+        return {"lr": state.lr, "optimizer": state.optimizer}
+
+    try:
+        for frame, done in pool.run(job, lambda: not state.running(job_no), poll):
+            if done is not None:
+                with state.lock:
+                    if state.version == version:  # no Reset or Least-squares fit meanwhile
+                        state.live = done.live
+                state.idle.set()
+            yield frame
+    finally:
+        state.idle.set()
 
 
 def reset(state: UState, v: dict, limits: Limits, problems: list[str] = ()) -> tuple:
@@ -314,6 +389,7 @@ def reset(state: UState, v: dict, limits: Limits, problems: list[str] = ()) -> t
         except DlfError as exc:
             return _refused(exc)
         state.live, state.key, state.sweep = live, _key(v, limits), []
+        state.version += 1
         return render(state, "a random network: press Train, or Least-squares fit")
 
 
@@ -322,12 +398,14 @@ def least_squares(state: UState, v: dict, limits: Limits, problems: list[str] = 
     if problems:
         return _refused(problems[0])
     state.stop.set()
+    state.idle.wait(5.0)  # training in a worker hands its network back first
     with state.lock:
         try:
             ensure_live(state, v, limits)
         except DlfError as exc:
             return _refused(exc)
         state.live.solve_output()
+        state.version += 1
         return render(state, "output layer solved by least squares; Train goes on from here and never spoils it")
 
 
@@ -354,7 +432,7 @@ def sweep_frames(state: UState, v: dict, limits: Limits, problems: list[str] = (
 def build(limits: Limits) -> dict:
     import gradio as gr
 
-    from dlf.explore import widgets
+    from dlf.explore import widgets, workers
 
     state = gr.State(UState)
     with gr.Row():
@@ -382,7 +460,7 @@ def build(limits: Limits) -> dict:
         return (gr.update() if frame[0] is KEEP else frame[0], frame[1])
 
     def on_train(data: dict):
-        for frame in train_frames(*args(data)):
+        for frame in train_frames(*args(data), pool=workers.current()):
             yield shown(frame)
 
     def on_sweep(data: dict):
@@ -397,7 +475,7 @@ def build(limits: Limits) -> dict:
 
     def on_tune(data: dict) -> None:
         s, v, _, _ = args(data)
-        s.lr, s.optimizer = float(v["lr"]), v["optimizer"]
+        s.lr, s.optimizer, s.tuned = float(v["lr"]), v["optimizer"], True
 
     private = {"api_visibility": "private"}
     run = {"concurrency_limit": limits.max_training, "concurrency_id": "train", **private, **widgets.QUIET}

@@ -1,0 +1,181 @@
+"""Training in worker processes, shared fairly: a classroom of sessions training at once on a few cores.
+
+gradio serves every session from one Python process, which computes on about one core (the GIL), and its
+threads take turns by the clock, so a session training beside 19 others got almost no steps in. Here the
+training runs in `processes` worker processes (multiprocessing, one torch thread each); the web process only
+passes frames on. Each worker keeps its jobs in a round: every job in turn trains for one `slice_s` slice, and
+draws its figure when `frame_s` has passed since its last one, so each of n jobs on a worker gets 1/n of it,
+whatever the others do. A new job goes to the worker with the fewest jobs.
+
+    pool = Pool(processes=2)                  # at server start
+    for frame, done in pool.run(job, stopped):  # job: advance(deadline), draw(note), tune(**settings)
+        yield frame                           # frames as the job's worker draws them; the last one says why
+    pool.close()
+
+A job is pickled to its worker and back (our own objects between our own processes; no user data is unpickled).
+It has `advance(deadline) -> reason` (train until perf_counter() passes deadline; '' while it may go on, else why
+it ended), `draw(note) -> frame` and `tune(**settings)`; the finished job comes back in the last message.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing as mp
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+
+def _worker(commands: mp.Queue, results: mp.Queue, slice_s: float, frame_s: float, preload: tuple) -> None:
+    """One worker process: take commands, and train the jobs it holds in turn, a slice each."""
+    import importlib
+    import os
+
+    import torch
+
+    torch.set_num_threads(1)
+    for name in preload:  # the jobs' modules, imported before the first job arrives
+        importlib.import_module(name)
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)]).step()  # torch's optimisers load lazily, in seconds
+    results.put(("ready", 0, None, None))
+    jobs: dict[int, dict] = {}
+    parent = os.getppid()
+    while True:
+        try:  # wait only while idle, and not for ever: a worker whose server went away ends too
+            cmd = commands.get(timeout=1.0) if not jobs else commands.get_nowait()
+        except queue.Empty:
+            if os.getppid() != parent:
+                return
+            cmd = None
+        if cmd is not None:
+            if cmd[0] == "exit":
+                return
+            _command(jobs, cmd, results)
+            continue
+        for key in list(jobs):
+            entry = jobs[key]
+            reason = entry["stop"] or entry["job"].advance(time.perf_counter() + slice_s)
+            now = time.perf_counter()
+            if reason:
+                results.put(("done", key, entry["job"].draw(f"{reason}; press Train to go on"), entry["job"]))
+                del jobs[key]
+            elif now - entry["drawn"] >= frame_s:
+                entry["drawn"] = now
+                results.put(("frame", key, entry["job"].draw("training"), None))
+
+
+def _command(jobs: dict[int, dict], cmd: tuple, results: mp.Queue) -> None:
+    kind, key, payload = cmd
+    if kind == "start":
+        jobs[key] = {"job": payload, "stop": "", "drawn": 0.0}
+    elif key in jobs and kind == "stop":
+        jobs[key]["stop"] = "stopped"
+    elif key in jobs and kind == "tune":
+        jobs[key]["job"].tune(**payload)
+
+
+class Pool:
+    """Worker processes that train jobs fairly; `run(job, stop)` streams a job's frames to the web process."""
+
+    def __init__(self, processes: int = 2, slice_s: float = 0.004, frame_s: float = 0.05,
+                 preload: tuple[str, ...] = ("dlf.explore.universality",)):
+        ctx = mp.get_context("spawn")  # a fresh interpreter: never fork a process that runs threads
+        self.results: mp.Queue = ctx.Queue()
+        self.commands = [ctx.Queue() for _ in range(processes)]
+        self.procs = [ctx.Process(target=_worker, args=(q, self.results, slice_s, frame_s, preload), daemon=True,
+                                  name=f"dlf-explore-worker-{i}") for i, q in enumerate(self.commands)]
+        for p in self.procs:
+            p.start()
+        self.load = [0] * processes
+        self.inbox: dict[int, queue.Queue] = {}
+        self.lock = threading.Lock()
+        self.keys = itertools.count(1)
+        self.closed = False
+        threading.Thread(target=self._route, daemon=True, name="dlf-explore-frames").start()
+
+    def _route(self) -> None:
+        """Hand every message from the workers to the job it belongs to."""
+        while not self.closed:
+            try:
+                msg = self.results.get(timeout=0.5)
+            except (queue.Empty, OSError, EOFError, ValueError):
+                continue
+            with self.lock:
+                box = self.inbox.get(msg[1])
+            if box is not None:
+                box.put(msg)
+
+    def run(self, job: Any, stopped: Callable[[], bool], poll: Callable[[], dict | None] = lambda: None
+            ) -> Iterator[tuple[Any, Any]]:
+        """(frame, None) while the job trains, then (last frame, the finished job).
+
+        `stopped()` says when to stop the job; `poll()` returns new settings for its `tune`, or None.
+        """
+        key, box = next(self.keys), queue.Queue()
+        with self.lock:
+            worker = min(range(len(self.procs)), key=lambda i: self.load[i])
+            self.load[worker] += 1
+            self.inbox[key] = box
+        commands = self.commands[worker]
+        commands.put(("start", key, job))
+        sent_stop = False
+        try:
+            while True:
+                if not sent_stop and stopped():
+                    commands.put(("stop", key, None))
+                    sent_stop = True
+                settings = poll()
+                if settings:
+                    commands.put(("tune", key, settings))
+                try:
+                    msg = box.get(timeout=0.1)
+                except queue.Empty:
+                    if not self.procs[worker].is_alive():
+                        raise RuntimeError("a training worker of the explorer stopped") from None
+                    continue
+                while msg[0] == "frame" and not box.empty():  # only the newest frame matters
+                    msg = box.get()
+                if msg[0] == "done":
+                    yield msg[2], msg[3]
+                    return
+                yield msg[2], None
+        finally:
+            if not sent_stop:  # the browser went away mid-training: end the job
+                commands.put(("stop", key, None))
+            with self.lock:
+                self.load[worker] -= 1
+                self.inbox.pop(key, None)
+
+    def close(self) -> None:
+        self.closed = True
+        for q in self.commands:
+            q.put(("exit", 0, None))
+        for p in self.procs:
+            p.join(timeout=5)
+            if p.is_alive():
+                p.terminate()
+
+
+_POOL: Pool | None = None
+
+
+def start(processes: int, **kw) -> Pool | None:
+    """Start the process-wide pool that the pages train in (none for processes=0); see `current`."""
+    global _POOL
+    if _POOL is None and processes > 0:
+        _POOL = Pool(processes, **kw)
+    return _POOL
+
+
+def current() -> Pool | None:
+    """The pool started by `start`, or None: then pages train in the web process's threads."""
+    return _POOL
+
+
+def stop() -> None:
+    global _POOL
+    if _POOL is not None:
+        _POOL.close()
+        _POOL = None
