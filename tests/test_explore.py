@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from dlf.cli import main
-from dlf.explore import classify, descent, share, svg, universality
+from dlf.explore import backprop, classify, descent, share, svg, universality
 from dlf.explore import neuron as neuron_page
 from dlf.explore.session import Curve, Limits, PageState, frames
 
@@ -28,7 +28,7 @@ def one_torch_thread():
 
 
 PAGES = {"neuron": neuron_page.FIELDS, "universality": universality.FIELDS, "descent": descent.FIELDS,
-         "classify": classify.FIELDS}
+         "classify": classify.FIELDS, "backprop": backprop.FIELDS}
 
 
 # links ------------------------------------------------------------------------------------------------------
