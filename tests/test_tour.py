@@ -3,7 +3,9 @@ reproduces it, and whose gradient-descent section shows what the lecture claims,
 
 from __future__ import annotations
 
+import contextlib
 import html
+import io
 import json
 import re
 import shlex
@@ -22,8 +24,10 @@ COMMAND = re.compile(r"reproduce: <code>([^<]*)</code>")
 def tour(tmp_path_factory):
     """The tour, run once for this module through the CLI: (its folder, the report's text, what it printed)."""
     out = tmp_path_factory.mktemp("tour") / "tour"
-    assert main(["tour", "--out", str(out)]) == 0
-    return out, (out / "report.html").read_text()
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["tour", "--out", str(out)]) == 0
+    return out, (out / "report.html").read_text(), printed.getvalue()
 
 
 def commands(page: str) -> dict[str, list[str]]:
@@ -41,7 +45,8 @@ def summary(folder) -> dict:
 
 
 def test_the_report_is_one_self_contained_page_with_a_figure_per_section(tour):
-    _, page = tour
+    out, page, printed = tour
+    assert str(out / "report.html") in printed
     assert page.count("<section>") == len(STOPS)
     assert page.count('src="data:image/png;base64,') >= len(STOPS)
     assert "src=\"http" not in page and "<script" not in page  # opens offline, nothing fetched
@@ -51,8 +56,10 @@ def test_the_report_is_one_self_contained_page_with_a_figure_per_section(tour):
 
 
 def test_every_section_prints_the_command_that_gives_its_exact_config(tour):
-    out, page = tour
+    out, page, printed = tour
     found = commands(page)
+    for text in COMMAND.findall(page):  # the terminal shows the same commands as the report
+        assert html.unescape(text) in printed
     assert list(found) == [stop.experiment for stop in STOPS]
     for name, args in found.items():
         exp = registry.get(name)
@@ -64,14 +71,14 @@ def test_every_section_prints_the_command_that_gives_its_exact_config(tour):
 
 @pytest.mark.parametrize("name", ["gradient-descent", "backprop"])
 def test_running_a_sections_command_reproduces_its_summary(tour, name, tmp_path):
-    out, page = tour
+    out, page, _ = tour
     args = commands(page)[name]
     assert main(["run", name, *args, "--out", str(tmp_path / "again"), "--quiet"]) == 0
     assert (tmp_path / "again" / "summary.json").read_text() == (out / name / "summary.json").read_text()
 
 
 def test_gradient_descent_section_shows_noisy_but_more_efficient_with_full_batch_at_a_fair_rate(tour):
-    out, page = tour
+    out, page, _ = tour
     s = summary(out / "gradient-descent")
     cfg = json.loads((out / "gradient-descent" / "config.json").read_text())
     assert s["lr_stable_limit"] / 4 < cfg["lr"] < s["lr_stable_limit"]  # full batch near its best, not crippled
@@ -85,7 +92,7 @@ def test_gradient_descent_section_shows_noisy_but_more_efficient_with_full_batch
 
 
 def test_backprop_section_shows_hand_written_gradients_equal_to_autograd(tour):
-    out, page = tour
+    out, page, _ = tour
     s = summary(out / "backprop")
     assert s["max_loss_diff"] < 1e-12 and s["final_loss_numpy"] < 0.5 * s["initial_loss"]
     assert f"differ by at most {s['max_loss_diff']:.2g}" in page

@@ -173,5 +173,8 @@ def tour(out: str | Path | None = None, seed: int = 0, quiet: bool = False) -> P
     report = root / "report.html"
     atomic_write_text(report, PAGE.format(total=total, seed=seed, sections="".join(sections)))
     if not quiet:
+        print("each section, reproduced alone:", file=sys.stdout)
+        for stop in STOPS:
+            print(f"  {stop.title}: {command(stop, seed)}", file=sys.stdout)
         print(f"tour finished in {total:.0f} s; open the report:\n  {report}", file=sys.stdout)
     return report
