@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,8 +85,9 @@ def rss_mib(ru_maxrss: int) -> float:
     return ru_maxrss / (2**20 if sys.platform == "darwin" else 1024)
 
 
-def measure(side: Side, pair: int = 0, cwd: str | None = None) -> Measurement:
-    """Run side's command once; its last stdout line must be a JSON object. stderr goes to ours."""
+def measure(side: Side, pair: int = 0, cwd: str | None = None, expect_json: bool = True) -> Measurement:
+    """Run side's command once; its last stdout line must be a JSON object (unless not expect_json, for a command
+    that writes its figures elsewhere, e.g. a run folder). stderr goes to ours."""
     env = {**os.environ, **side.env}
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
@@ -98,6 +100,8 @@ def measure(side: Side, pair: int = 0, cwd: str | None = None) -> Measurement:
     if code != 0:
         raise BenchmarkError(f"{side.name} failed (exit {code}): {shlex.join(side.argv)}")
     lines = text.strip().splitlines()
+    if not expect_json:
+        return Measurement(side.name, pair, {}, wall, rss_mib(usage.ru_maxrss))
     try:
         result = json.loads(lines[-1])
     except (IndexError, ValueError):
@@ -107,17 +111,20 @@ def measure(side: Side, pair: int = 0, cwd: str | None = None) -> Measurement:
     return Measurement(side.name, pair, result, wall, rss_mib(usage.ru_maxrss))
 
 
-def interleave(a: Side, b: Side, pairs: int = MIN_PAIRS, cwd: str | None = None,
-               progress=None) -> list[tuple[Measurement, Measurement]]:
-    """Run A B A B ... (`pairs` of each); progress(measurement) is called after each run."""
+def interleave(a: Side | Callable[[int], Side], b: Side | Callable[[int], Side], pairs: int = MIN_PAIRS,
+               cwd: str | None = None, progress=None) -> list[tuple[Measurement, Measurement]]:
+    """Run A B A B ... (`pairs` of each); progress(measurement) is called after each run.
+
+    A side may be a function of the pair number (1, 2, ...) giving its Side, e.g. to give each pair its own seed.
+    """
     if pairs < 1:
         raise ValueError(f"pairs must be >= 1 (got {pairs})")
     out = []
     for i in range(1, pairs + 1):
-        ma = measure(a, i, cwd)
+        ma = measure(a(i) if callable(a) else a, i, cwd)
         if progress:
             progress(ma)
-        mb = measure(b, i, cwd)
+        mb = measure(b(i) if callable(b) else b, i, cwd)
         if progress:
             progress(mb)
         out.append((ma, mb))
@@ -196,6 +203,18 @@ def report(title: str, pairs: list[tuple[Measurement, Measurement]], metrics: li
     lines.append(f"{len(pairs)} pair(s), {a} then {b} in each; ratio = {a} / {b} ({which}).")
     if len(pairs) < MIN_PAIRS:
         lines.append(f"Fewer than {MIN_PAIRS} pairs: a look, not a figure to publish.")
+    return "\n".join(lines)
+
+
+def runs_table(title: str, runs: list[Measurement], metrics: list[Metric], load_before: str | None = None,
+               note: str = "") -> str:
+    """One side alone (no peer, so no ratio): each run's figures under the same header."""
+    metrics = [*metrics, WALL, RSS]
+    lines = [header(title, load_before)] + ([note, ""] if note else [])
+    lines += ["| run | side | " + " | ".join(m.label for m in metrics) + " |",
+              "| ---: | --- |" + " ---: |" * len(metrics)]
+    for i, m in enumerate(runs, 1):
+        lines.append(f"| {i} | {m.side} | " + " | ".join(_cell(m.get(x.key), x.fmt) for x in metrics) + " |")
     return "\n".join(lines)
 
 

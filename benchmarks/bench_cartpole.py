@@ -1,6 +1,6 @@
-"""Benchmark: dlf's PPO against stable-baselines3's PPO on CartPole-v1, seed by seed, in one process.
+"""Benchmark: dlf's PPO against stable-baselines3's PPO on CartPole-v1, seed by seed, under the benchmark protocol.
 
-    .venv/bin/python benchmarks/bench_cartpole.py                 # 5 seeds, both agents, the table at the end
+    .venv/bin/python benchmarks/bench_cartpole.py                 # 5 seeds (pairs), both agents, the table at the end
     .venv/bin/python benchmarks/bench_cartpole.py --threads 0     # torch's default thread count for both
 
 stable-baselines3 runs with rl-baselines3-zoo's tuned CartPole-v1 hyperparameters (8 envs, n_steps 32, batch 256,
@@ -9,18 +9,22 @@ default 64-64 tanh MlpPolicy); dlf runs `dlf run cartpole` with its defaults. Bo
 the same code: after an update, once every --eval-every environment steps, the greedy policy plays 100 episodes
 from the same seeded start states (dlf.rl.envs.Evaluator); solved = mean return >= 475. Reported per seed:
 environment steps and wall time from building the agent to the end of the evaluation that solved it (evaluation
-time included; it is also shown apart). The two agents alternate seed by seed, so that a busy machine slows
-both alike. Needs stable-baselines3 (pip install -e ".[bench]"). Not a test.
+time included; it is also shown apart). Each pair is one seed: dlf, then SB3, each in its own process
+(benchmarks/_protocol.py), so that a busy machine slows both alike; the table gives each seed's ratio, the median
+ratio, and each process's peak RSS as /usr/bin/time reports it. dlf runs without its GIF (--gif renders one
+episode after training; measure that apart). Needs stable-baselines3 (pip install -e ".[bench]"). Not a test.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import json
+import sys
 import tempfile
 import time
 
 import torch
+from _protocol import Metric, Side, interleave, load, report, save_json
 
 from dlf import runner
 from dlf.experiments.cartpole import Config
@@ -93,44 +97,56 @@ def run_dlf(seed: int, budget: int, eval_every: int, episodes: int, threads: int
             "eval": run.timing[f"seed{seed}_eval_s"]}
 
 
-def median(values: list) -> float:
-    return statistics.median(float("inf") if v is None else v for v in values)
-
-
-def fmt(v) -> str:
-    return "unsolved" if v is None else f"{v:,.0f}" if isinstance(v, int) else f"{v:.2f}"
-
-
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--seeds", type=int, default=5, help="seeds, one pair each (default: 5)")
     p.add_argument("--seed", type=int, default=0, help="first seed")
     p.add_argument("--budget", type=int, default=100_000, help="environment steps per seed at most")
-    p.add_argument("--eval-every", type=int, default=1024)
+    p.add_argument("--eval-every", type=int, default=5000, help="evaluate every N environment steps (default: 5000)")
     p.add_argument("--eval-episodes", type=int, default=100)
     p.add_argument("--threads", type=int, default=1, help="torch threads for both (0: torch's default)")
-    args = p.parse_args()
+    p.add_argument("--json", metavar="PATH", help="also write every measurement as JSON")
+    p.add_argument("--child", choices=["dlf", "sb3-zoo"], help=argparse.SUPPRESS)
+    return p
+
+
+def child(args: argparse.Namespace) -> dict:
+    """One agent, one seed (--seed)."""
     if args.threads:
         torch.set_num_threads(args.threads)
     # not timed: the first Adam imports torch._dynamo (seconds), and stable-baselines3 imports once
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+    if args.child == "dlf":
+        return run_dlf(args.seed, args.budget, args.eval_every, args.eval_episodes, args.threads)
     import stable_baselines3  # noqa: F401
-    results: dict[str, list[dict]] = {"sb3-zoo": [], "dlf": []}
-    print(f"{'seed':>4}  {'agent':<8} {'env steps':>10} {'time (s)':>9} {'of which eval':>13}")
-    for seed in range(args.seed, args.seed + args.seeds):
-        for name in results:
-            if name == "dlf":
-                r = run_dlf(seed, args.budget, args.eval_every, args.eval_episodes, args.threads)
-            else:
-                r = run_sb3(seed, args.budget, args.eval_every, args.eval_episodes)
-            results[name].append(r)
-            print(f"{seed:>4}  {name:<8} {fmt(r['steps']):>10} {fmt(r['time']):>9} {r['eval']:>13.2f}", flush=True)
-    print(f"\nmedian over {args.seeds} seeds (an unsolved seed counts as infinite):")
-    med = {name: {k: median([r[k] for r in rs]) for k in ("steps", "time", "eval")} for name, rs in results.items()}
-    for name, m in med.items():
-        print(f"  {name:<8} {m['steps']:>10,.0f} steps {m['time']:>8.2f} s  (eval {m['eval']:.2f} s)")
-    print(f"  dlf / sb3-zoo: steps {med['dlf']['steps'] / med['sb3-zoo']['steps']:.2f}, "
-          f"time {med['dlf']['time'] / med['sb3-zoo']['time']:.2f}  (goal: <= 0.5 each)")
+
+    return run_sb3(args.seed, args.budget, args.eval_every, args.eval_episodes)
+
+
+def main() -> None:
+    args = parser().parse_args()
+    if args.child:
+        print(json.dumps(child(args)))
+        return
+    common = ["--budget", str(args.budget), "--eval-every", str(args.eval_every), "--eval-episodes",
+              str(args.eval_episodes), "--threads", str(args.threads)]
+
+    def agent(name: str):
+        return lambda pair: Side(name, [sys.executable, __file__, "--child", name, "--seed",
+                                        str(args.seed + pair - 1), *common])
+
+    def progress(m):
+        print(f"  seed {args.seed + m.pair - 1} {m.side}: {m.result['steps']} steps", file=sys.stderr, flush=True)
+
+    before = load()
+    pairs = interleave(agent("dlf"), agent("sb3-zoo"), args.seeds, progress=progress)
+    metrics = [Metric("steps", "env steps to solve", ",.0f"), Metric("time", "s to solve", ",.2f"),
+               Metric("eval", "of which evaluation s", ",.2f")]
+    print(report(f"CartPole-v1, environment steps to solve, seeds {args.seed}-{args.seed + args.seeds - 1}", pairs,
+                 metrics, before, note=f"pair i = seed {args.seed} + i - 1; evaluation every {args.eval_every:,} "
+                 f"steps, {args.eval_episodes} greedy episodes, solved at mean >= {THRESHOLD:g}; {args.threads} "
+                 "torch thread(s); a seed that never solves has no ratio"))
+    save_json(args.json, "bench_cartpole", pairs)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """The generative models of MNIST (pixelcnn, vae, gan) for a fixed wall-clock budget each, against the papers.
 
-Each model runs as `dlf run NAME --time-limit MIN [options]` in its own subprocess, one after another, so its
-peak memory (max RSS of that process) and its wall time (training plus the final evaluation: IWAE k=1000,
-Parzen windows, Fréchet distance) are its own. The table puts each figure beside the paper's:
+Each model runs as `dlf run NAME --time-limit MIN [options]` in its own subprocess, one after another, measured
+as the benchmark protocol measures (benchmarks/_protocol.py): peak memory is the max RSS of the process tree as
+/usr/bin/time reports it, and wall time covers training plus the final evaluation (IWAE k=1000, Parzen windows,
+Fréchet distance). The peers are the papers' published figures, not processes, so there is nothing to interleave
+and no ratio. The table puts each figure beside the paper's, under the date and the machine:
 
     | model | budget | steps | figure | dlf | paper | wall s | peak RSS MB | peak GPU MB |
 
@@ -16,12 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+from _protocol import Side, header, load, measure
 
 MODELS = ("pixelcnn", "vae", "gan")
 
@@ -39,18 +40,13 @@ FIGURES = {
 def run_one(name: str, minutes: float, out: Path, extra: list[str], device: str) -> dict:
     cmd = [sys.executable, "-m", "dlf", "run", name, "--out", str(out), "--quiet", "--device", device,
            "--time-limit", str(minutes), *extra]
-    print("$", shlex.join(cmd[1:]), flush=True)
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{name} failed (exit {os.waitstatus_to_exitcode(status)})")
-    return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024}
+    print("$", shlex.join(cmd[1:]), file=sys.stderr, flush=True)
+    m = measure(Side(name, cmd), expect_json=False)
+    return {"wall_s": m.wall_s, "peak_rss_mb": m.peak_rss_mb}
 
 
 def table(rows: list[tuple[str, Path, dict]]) -> str:
-    lines = ["| model | budget (min) | steps | figure | dlf | paper | wall s | peak RSS MB | peak GPU MB |",
+    lines = ["| model | budget (min) | steps | figure | dlf | paper | wall s | peak RSS MiB | peak GPU MB |",
              "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: |"]
     for name, path, measured in rows:
         summary = json.loads((path / "summary.json").read_text())
@@ -71,7 +67,7 @@ def table(rows: list[tuple[str, Path, dict]]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--minutes", type=float, default=30.0, help="training budget per model (default: 30)")
     p.add_argument("--only", default=",".join(MODELS), help="comma list of models (default: all three)")
@@ -80,9 +76,15 @@ def main() -> None:
     p.add_argument("--table", metavar="RUNS_DIR", help="only tabulate finished runs RUNS_DIR/{pixelcnn,vae,gan}")
     for name in MODELS:
         p.add_argument(f"--{name}-args", default="", help=f"extra options for dlf run {name}")
-    args = p.parse_args()
+    return p
+
+
+def main() -> None:
+    args = parser().parse_args()
+    before = load()
     if args.table:
         root = Path(args.table)
+        print(header(f"generative models, finished runs in {root}", before))
         print(table([(n, root / n, {}) for n in MODELS if (root / n / "summary.json").exists()]))
         return
     names = [n.strip() for n in args.only.split(",") if n.strip()]
@@ -95,7 +97,7 @@ def main() -> None:
         measured = run_one(name, args.minutes, root / name, shlex.split(getattr(args, f"{name}_args")),
                            args.device)
         rows.append((name, root / name, measured))
-    print()
+    print(header(f"generative models, {args.minutes:g} minutes of training each", before))
     print(table(rows))
 
 

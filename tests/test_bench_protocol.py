@@ -78,6 +78,13 @@ def test_report_names_date_machine_command_and_median(tmp_path):
     assert data["machine"] and len(data["pairs"]) == 2 and data["pairs"][0][1]["result"] == {"value": 4.0}
 
 
+def test_sides_may_depend_on_the_pair(tmp_path):
+    log = tmp_path / "order.txt"
+    pairs = P.interleave(lambda i: holder(f"A{i}", 1, log, i), holder("B", 1, log, 2.0), 3)
+    assert log.read_text().split() == ["A1", "B", "A2", "B", "A3", "B"]
+    assert P.pair_ratios(pairs, "value") == [0.5, 1.0, 1.5]
+
+
 def test_failures_are_reported(tmp_path):
     with pytest.raises(P.BenchmarkError, match="exit 3"):
         P.measure(P.Side("bad", [sys.executable, "-c", "raise SystemExit(3)"]))
