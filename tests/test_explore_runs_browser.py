@@ -3,7 +3,7 @@
 Tiny trained runs (tests.run_fixtures: a few steps on generated digits and a generated play) and some broken
 folders go into a runs folder; `dlf explore --runs DIR` serves them in its own process. The tests draw a stroke and
 move it (the predictions change), sample text (it streams in), move a VAE latent slider (the image changes) and
-read the reason a broken folder is refused. Screenshots go to test-artifacts/explore/runs-<page>.png.
+read the reason a broken folder is refused. Screenshots go to test-artifacts/explore/trained-<page>.png.
 """
 
 import os
@@ -91,7 +91,9 @@ def page(server):
 
 
 def open_tab(page, title: str) -> None:
-    page.get_by_role("tab", name=title).click()
+    """Open the sub-tab `title` of the "Trained runs" tab."""
+    page.locator("#tab-runs-button").click()
+    page.get_by_role("tab", name=title, exact=True).click()
 
 
 def screenshot(page, name: str) -> None:
@@ -100,7 +102,7 @@ def screenshot(page, name: str) -> None:
 
 
 def test_broken_run_folders_are_listed_with_their_reason(page):
-    open_tab(page, "Trained runs")
+    open_tab(page, "All runs")
     listing = page.locator("#runs-list")
     listing.wait_for()
     text = listing.inner_text()

@@ -105,11 +105,10 @@ def images_page(runs: list[RunInfo], limits: Limits) -> None:
         n = gr.Slider(1, models.MAX_IMAGES, 16, step=1, label="images (PixelCNN: at most 16)", elem_id="images-n")
         go = gr.Button("Sample", variant="primary", elem_id="images-go")
     grid = gr.HTML(elem_id="images-grid")
-    with gr.Row():
-        digit = gr.Number(0, label="PixelCNN: complete test digit", precision=0, minimum=0, elem_id="images-digit")
-        fill = gr.Button("Complete its bottom half", elem_id="images-complete")
-    completion = gr.HTML(elem_id="images-completion")
     status = gr.Markdown(elem_id="images-status")
+    pixelcnns = [i for i in runs if i.experiment == "pixelcnn"]
+    if pixelcnns:
+        pixelcnn_completion(pixelcnns)
 
     def sample(label, seed_, n_):
         info = pick(runs, label)
@@ -122,11 +121,22 @@ def images_page(runs: list[RunInfo], limits: Limits) -> None:
         return (_img(models.mosaic(images), 3, "samples", n=len(images), seed=int(seed_ or 0)),
                 f"{len(images)} samples from {summary_line(info, ())} in {took:.2f} s")
 
+    go.click(guarded(sample, 2), [run, seed, n], [grid, status], api_name=False, **widgets.QUIET)
+
+
+def pixelcnn_completion(runs: list[RunInfo]) -> None:
+    gr.Markdown("### PixelCNN: complete a digit\nThe model is given the top half of a test digit and draws the "
+                "bottom half pixel by pixel, each from p(x_i | x_<i); the rows appear in the order they were drawn.")
+    with gr.Row():
+        run = run_choice("complete", runs, "PixelCNN run")
+        digit = gr.Number(0, label="test digit", precision=0, minimum=0, elem_id="images-digit")
+        seed = gr.Number(0, label="seed", precision=0, minimum=0, elem_id="complete-seed")
+        fill = gr.Button("Complete its bottom half", elem_id="images-complete")
+    completion = gr.HTML(elem_id="images-completion")
+    status = gr.Markdown(elem_id="complete-status")
+
     def complete(label, index, seed_):
         info = pick(runs, label)
-        if info.experiment != "pixelcnn":
-            yield gr.update(), "Completion needs a PixelCNN run; pick one in the list."
-            return
         model = models.load(info)
         x = (_test_digit(int(index or 0)) > 0.5).float()
         done = models.pixelcnn_complete(model, x, int(seed_ or 0)).view(28, 28)
@@ -140,8 +150,7 @@ def images_page(runs: list[RunInfo], limits: Limits) -> None:
             time.sleep(0.04)
         yield gr.update(), f"bottom half drawn pixel by pixel by {info.path.name} (seed {int(seed_ or 0)})"
 
-    go.click(guarded(sample, 2), [run, seed, n], [grid, status], api_name=False, **widgets.QUIET)
-    fill.click(complete, [run, digit, seed], [completion, status], api_name=False, **widgets.QUIET)
+    fill.click(guarded(complete, 2), [run, digit, seed], [completion, status], api_name=False, **widgets.QUIET)
 
 
 # RL ----------------------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ Every handler catches DlfError and shows its one line in the page's status, so a
 from __future__ import annotations
 
 import html
+import inspect
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,12 +42,24 @@ def runs_table(root: Path | None, infos: list[RunInfo]) -> str:
 
 
 def guarded(fn: Callable, n_out: int) -> Callable:
-    """Run fn; on DlfError leave every output but the last (the status) as it is, and show the error there."""
+    """Run fn (a function or a generator); on DlfError leave every output but the last (the status) as it is,
+    and show the error there in one line."""
+    def failed(exc: DlfError) -> tuple:
+        return (*[gr.update()] * (n_out - 1), f"**Cannot do that:** {exc}")
+
+    if inspect.isgeneratorfunction(fn):
+        def stream(*args):
+            try:
+                yield from fn(*args)
+            except DlfError as exc:
+                yield failed(exc)
+        return stream
+
     def wrapper(*args):
         try:
             return fn(*args)
         except DlfError as exc:
-            return (*[gr.update()] * (n_out - 1), f"**Cannot do that:** {exc}")
+            return failed(exc)
     return wrapper
 
 
@@ -166,6 +179,14 @@ def unit_panel(runs: list[RunInfo], run: gr.Dropdown) -> None:
     show.click(guarded(colour, 3), [run, unit, text], [coloured, found, status], api_name=False, **widgets.QUIET)
 
 
+def _or_reason(fn: Callable, *args) -> str:
+    """fn(*args), or its DlfError as a line in italics (one unknown word must not blank the other panels)."""
+    try:
+        return fn(*args)
+    except DlfError as exc:
+        return f"*{exc}*"
+
+
 def _rgba(v: float) -> str:
     return f"rgba(31,111,180,{min(abs(v), 1):.2f})" if v > 0 else f"rgba(214,39,40,{min(abs(v), 1):.2f})"
 
@@ -190,7 +211,8 @@ def words_page(runs: list[RunInfo]) -> tuple:
 
     def draw(label, w, a, ws):
         wv = models.load(pick(runs, label))
-        return wordmap.neighbours(wv, w), wordmap.analogy(wv, a), wordmap.figure(wv, models.parse_words(ws)), ""
+        return (_or_reason(wordmap.neighbours, wv, w), _or_reason(wordmap.analogy, wv, a),
+                wordmap.figure(wv, models.parse_words(ws)), f"{len(wv):,} words in this model's vocabulary")
 
     fn, inputs, outputs = guarded(draw, 4), [run, word, abc, words], [nb, an, fig, status]
     for box in (word, abc, words):
@@ -201,31 +223,37 @@ def words_page(runs: list[RunInfo]) -> tuple:
 
 # the tabs --------------------------------------------------------------------------------------------------------
 def tabs(limits: Limits, root: Path | None, infos: list[RunInfo]) -> list[tuple]:
-    """Lay out the Runs tab and one tab per kind found (call inside gr.Tabs); return the events to run on load."""
+    """Lay out the "Trained runs" tab: the list of runs, then one tab per kind found (call inside gr.Tabs);
+    return the events to run on load."""
+    on_load: list[tuple] = []
+    with gr.Tab("Trained runs", id="runs", elem_id="tab-runs"), gr.Tabs(elem_id="run-tabs"):
+        with gr.Tab("All runs", id="run-list", elem_id="tab-run-list"):
+            gr.Markdown("The lecture's second half, live: every run folder found, and the tab that opens it. "
+                        "Train more with `dlf run NAME`, or all of them, small, with `dlf tour --part 2`.")
+            gr.Markdown(runs_table(root, infos), elem_id="runs-list")
+        found = by_kind(infos)
+        for kind, title in TITLES.items():
+            if found.get(kind):
+                with gr.Tab(title, id=f"run-{kind}", elem_id=f"tab-run-{kind}"):
+                    on_load += _page(kind, found[kind], limits)
+    return on_load
+
+
+def _page(kind: str, runs: list[RunInfo], limits: Limits) -> list[tuple]:
+    """Lay out the page of one kind; return its events to run on load."""
     from dlf.explore.trained import generative
 
-    on_load: list[tuple] = []
-    with gr.Tab("Trained runs", id="runs", elem_id="tab-runs"):
-        gr.Markdown("The lecture's second half, live: every run folder found, and the tab that opens it. "
-                    "Train more with `dlf run NAME`, or all of them, small, with `dlf tour --part 2`.")
-        gr.Markdown(runs_table(root, infos), elem_id="runs-list")
-    found = by_kind(infos)
-    for kind, title in TITLES.items():
-        runs = found.get(kind)
-        if not runs:
-            continue
-        with gr.Tab(title, id=f"run-{kind}", elem_id=f"tab-run-{kind}"):
-            if kind == "handwriting":
-                handwriting(runs)
-            elif kind == "text":
-                text_page(runs, limits)
-            elif kind == "words":
-                on_load.append(words_page(runs))
-            elif kind == "vae":
-                choose, ins, outs, decode = generative.vae_page(runs)
-                on_load += [(choose, ins, outs), decode]
-            elif kind == "images":
-                generative.images_page(runs, limits)
-            elif kind == "rl":
-                on_load.append(generative.rl_page(runs))
-    return on_load
+    if kind == "handwriting":
+        handwriting(runs)
+    elif kind == "text":
+        text_page(runs, limits)
+    elif kind == "words":
+        return [words_page(runs)]
+    elif kind == "vae":
+        choose, ins, outs, decode = generative.vae_page(runs)
+        return [(choose, ins, outs), decode]
+    elif kind == "images":
+        generative.images_page(runs, limits)
+    elif kind == "rl":
+        return [generative.rl_page(runs)]
+    return []
