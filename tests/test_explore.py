@@ -3,6 +3,7 @@ sessions training at once through gradio's own client (the browser tests are in 
 
 import math
 import sys
+import threading
 import time
 from urllib.parse import parse_qsl, urlsplit
 
@@ -316,27 +317,87 @@ def test_explore_refuses_a_bad_or_busy_port(capsys):
                    "--host"]
 
 
-# two sessions through gradio's client -----------------------------------------------------------------------
-def test_two_sessions_train_independently_and_within_their_bounds():
+# two sessions through the browser's protocol -----------------------------------------------------------------
+def test_two_sessions_train_independently_within_bounds_and_bad_values_are_one_line(capfd, caplog):
     pytest.importorskip("gradio", reason="the explorer needs gradio: pip install 'dlf[explore]'")
-    from gradio_client import Client
+    import json
+    import threading
+    import urllib.request
 
+    from dlf.explore.loadclient import App, Session
     from dlf.explore.server import free_port, serve
 
     port = free_port()
     demo = serve(port=port, block=False, quiet=True, torch_threads=None,
-                 limits=Limits(max_seconds=1.5, frame_seconds=0.03))
+                 limits=Limits(max_seconds=1.5, frame_seconds=0.03, workers=0))
     try:
         url = f"http://127.0.0.1:{port}/"
-        a, b = Client(url, verbose=False), Client(url, verbose=False)
-        jobs = [client.submit(*args, api_name="/universality_train") for client, args in zip((a, b), (
-            ("sin", "", "tanh", 4, 0.01, "adam"), ("custom", "abs(x)", "relu", 24, 0.01, "adam")))]
-        outs = [job.result(timeout=60) for job in jobs]
-        figs = [job.outputs() for job in jobs]
+        app = App(url)
+        seen: dict[int, list] = {0: [], 1: []}
+
+        def train(i: int, values: dict) -> None:
+            seen[i] = list(Session(app).events("universality-train", "click", values))
+
+        jobs = [threading.Thread(target=train, args=(0, {"universality-width": 4})),
+                threading.Thread(target=train, args=(1, {"universality-width": 24, "universality-target": "abs",
+                                                         "universality-activation": "relu"}))]
+        for t in jobs:
+            t.start()
+        for t in jobs:
+            t.join(timeout=60)
+        capfd.readouterr()
+        bad = list(Session(app).events("universality-width", "input", {"universality-width": 99999}))
+        time.sleep(0.3)
+        err = capfd.readouterr().err
+        with urllib.request.urlopen(url + "gradio_api/info", timeout=30) as r:
+            public = set(json.loads(r.read())["named_endpoints"])
     finally:
         demo.close()
-    assert 'data-width="4"' in outs[0][0] and 'data-width="24"' in outs[1][0]
-    assert "abs(x)" in outs[1][0] and "sin(x)" in outs[0][0]
-    for out, frames_seen in zip(outs, figs):
-        assert "time limit (1.5 s per press)" in out[1]  # each press ends by itself
-        assert len(frames_seen) >= 3  # the figure updated while it trained
+    first = [line for kind, line in seen[0] if kind == "frame"]
+    assert b'data-width=\\"4\\"' in first[0] and b"sin(x)" in first[0]
+    assert b"abs(x)" in [line for kind, line in seen[1] if kind == "frame"][0]
+    for events in seen.values():
+        assert len(events) >= 4 and events[-1][0] == "done"  # several frames, then the end
+        assert b"time limit (1.5 s per press)" in b"".join(line for _, line in events[-3:])
+    assert bad[-1][0] == "error" and b"greater than maximum" in bad[-1][1]
+    assert "Traceback" not in err and [r.getMessage() for r in caplog.records if "99999" in r.getMessage()] == [
+        "refused a value for #universality-width: Value 99999 is greater than maximum value 512."]
+    mine = [n for n in public if n.lstrip("/").split("_")[0] in ("neuron", "activations", "universality", "descent",
+                                                                   "classify")]
+    assert mine and all(n.endswith("_link") for n in mine)  # the links only: no endpoint that carries a State
+
+
+def test_worker_processes_share_training_fairly_and_hand_the_network_back():
+    from dlf.explore.workers import Pool
+
+    pool = Pool(processes=1, frame_s=0.02)
+    try:
+        states = [universality.UState() for _ in range(2)]
+        for s in states:
+            universality.reset(s, live_settings(width=8), Limits())
+        stopped = threading.Event()
+        out: dict[int, list] = {0: [], 1: []}
+
+        def run(i: int) -> None:
+            for item in pool.run(universality.TrainJob(states[i], Limits(max_seconds=60)), stopped.is_set):
+                out[i].append(item)
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        deadline = time.time() + 120  # the worker starts a Python with torch: seconds on a busy machine
+        while not (out[0] and out[1]) and time.time() < deadline:
+            time.sleep(0.1)
+        time.sleep(2.0)
+        stopped.set()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        pool.close()
+    steps = []
+    for i in range(2):
+        frame, done = out[i][-1]
+        assert done is not None and done.live.steps > 0 and "stopped" in frame[1]
+        assert len(out[i]) >= 5  # frames came while it trained
+        steps.append(done.live.steps)
+    assert min(steps) > 0.4 * max(steps)  # one worker, two jobs: about half each

@@ -369,6 +369,7 @@ def build(limits: Limits) -> dict:
             return (*on_resize(data, cmd), gr.update(), gr.update())
         return (gr.update(),) * 5
 
+    on_click.__annotations__["evt"] = gr.EventData  # resolved, so that gradio sees where the click data goes
     def on_tune(data: dict) -> tuple[str, str]:
         v, s = values(data), data[state]
         _tune(s, v)

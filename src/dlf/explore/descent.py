@@ -191,9 +191,9 @@ def build(limits: Limits) -> dict:
     def run(data: dict):
         yield from animate(data[state], widgets.read(FIELDS, comps, data), limits)
 
-    run_b.click(run, inputs, outputs, api_name=f"{TAB}_run", concurrency_limit=limits.max_training,
+    run_b.click(run, inputs, outputs, api_visibility="private", concurrency_limit=limits.max_training,
                 concurrency_id="train", **widgets.QUIET)
-    stop_b.click(lambda s: s.stop.set(), state, None, api_name=f"{TAB}_stop", queue=False)
+    stop_b.click(lambda s: s.stop.set(), state, None, api_visibility="private", queue=False)
     for c in comps:
         c.input(draw, inputs, outputs, api_name=False, **widgets.LIVE)
     return {"fields": FIELDS, "comps": comps, "refresh": (draw, inputs, outputs)}

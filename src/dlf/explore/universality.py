@@ -31,6 +31,7 @@ TAB = "universality"
 TITLE = "Universality"
 INTERVAL = (-math.pi, math.pi)
 POINTS = 256  # training points
+GRID = np.linspace(*INTERVAL, 161)  # where the figure draws, and the errors are measured
 SHOWN_UNITS = 32  # most contributions drawn (the largest), so that a frame stays small
 SWEEP_WIDTHS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 SWEEP_STEPS = 300  # steps each width of the sweep trains from its random start
@@ -75,6 +76,8 @@ class LiveFit:
         self.y_shift, self.y_scale = float(y.mean()), float(y.std()) or 1.0
         self.u = torch.from_numpy((x - self.x_shift) / self.x_scale).float()  # (POINTS,) in [-1, 1]
         self.t = torch.from_numpy((y - self.y_shift) / self.y_scale).float()  # (POINTS,) mean 0, std 1
+        self.grid_u = torch.from_numpy((GRID - self.x_shift) / self.x_scale).float()  # (161,)
+        self.grid_target = target(GRID)  # (161,)
         self.model = uni.OneHiddenLayer(width, activation, dtype=torch.float32)  # float32: twice as fast, enough
         gen = torch.Generator().manual_seed(seed)
         self.model.spread_kinks((-1.0, 1.0), gen)
@@ -93,6 +96,12 @@ class LiveFit:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self.target = parse_target(state["target"])
+
+    @torch.no_grad()
+    def curves(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each unit's contribution (161, width) and the output (161,) on GRID, in the target's units."""
+        contrib = (self.model.contributions(self.grid_u) * self.y_scale).double().numpy()
+        return contrib, contrib.sum(1) + float(self.model.c) * self.y_scale + self.y_shift
 
     def rms(self) -> float:
         """RMS error on the training points, in the target's units."""
@@ -223,9 +232,10 @@ def sweep(target: Target, activation: str, lr: float, optimizer: str, widths: tu
         yield width, err["rms_error"], err["max_error"]
 
 
-def measure(live: LiveFit) -> dict:
-    """Max and RMS error of the network against its target on a grid over the interval (universality.errors)."""
-    return uni.errors(live.view(), live.target, INTERVAL, points=321)
+def measure(live: LiveFit, output: np.ndarray | None = None) -> dict:
+    """Max and RMS error of the network's output (on GRID, if already computed) against its target, on GRID."""
+    diff = (live.curves()[1] if output is None else output) - live.grid_target
+    return {"max_error": float(np.abs(diff).max()), "rms_error": float(np.sqrt(np.mean(diff**2)))}
 
 
 # drawing -----------------------------------------------------------------------------------------------------
@@ -244,13 +254,9 @@ def render(state: UState, note: str = "") -> tuple[str, str]:
                            "sweep": len(state.sweep), "rate": f"{state.rate.per_second():.1f}"})
     if live is None:
         return fig.render(), note or "Choose a target and press **Train**."
-    view = live.view()
-    xs = np.linspace(*INTERVAL, 161)
-    with torch.no_grad():
-        contrib = view.contributions(torch.from_numpy(xs).float()).double().numpy()  # (161, width)
-        output = contrib.sum(1) + float(view.c)
-    target = live.target(xs)
-    err = measure(live)
+    xs, target = GRID, live.grid_target
+    contrib, output = live.curves()  # (161, width), (161,)
+    err = measure(live, output)
     ylim = _ylim(target)
     formula = live.target.formula if len(live.target.formula) <= 40 else live.target.formula[:38] + "…"
     top = fig.panel(60, 30, 520, 220, INTERVAL, ylim, title=f"target {formula} and the network's output")

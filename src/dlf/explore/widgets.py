@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,21 +17,44 @@ LIVE: dict[str, Any] = {**QUIET, "trigger_mode": "always_last"}
 """Event options for redraws on every control change: skip stale redraws, always draw the latest value."""
 
 
+LOG = logging.getLogger("dlf.explore")
+
+
+def one_line(comp: gr.components.Component) -> gr.components.Component:
+    """The widget, refusing a bad value (out of range, not a choice) with one log line instead of a traceback.
+
+    gradio refuses such a value (sent by a script: the browser never sends one) with gr.Error and prints its
+    traceback; this logs one line and shows the message in the page as gradio does. (It wraps the instance's
+    preprocess: a subclass of a gradio widget would make gradio write a .pyi file next to this module.)
+    """
+    checked = comp.preprocess
+
+    def preprocess(payload: Any) -> Any:
+        try:
+            return checked(payload)
+        except gr.Error as exc:
+            LOG.warning("refused a value for #%s: %s", comp.elem_id, exc.message)
+            raise gr.Error(exc.message, print_exception=False) from None
+
+    comp.preprocess = preprocess
+    return comp
+
+
 def control(page: str, f: Field) -> gr.components.Component:
     """The widget for one field; its elem_id is '<page>-<field>' (the browser tests find it by that)."""
     common = {"label": f.label, "info": f.info or None, "elem_id": f"{page}-{f.name}"}
     if f.kind in ("float", "int") and f.widget == "number":
-        return gr.Number(value=f.default, minimum=f.lo, maximum=f.hi, step=f.step, **common)
+        return one_line(gr.Number(value=f.default, minimum=f.lo, maximum=f.hi, step=f.step, **common))
     if f.kind in ("float", "int"):
-        return gr.Slider(f.lo, f.hi, value=f.default, step=f.step, **common)
+        return one_line(gr.Slider(f.lo, f.hi, value=f.default, step=f.step, **common))
     if f.kind == "choice":
         if len(f.choices) <= 4:
-            return gr.Radio(list(f.choices), value=f.default, **common)
-        return gr.Dropdown(list(f.choices), value=f.default, **common)
+            return one_line(gr.Radio(list(f.choices), value=f.default, **common))
+        return one_line(gr.Dropdown(list(f.choices), value=f.default, **common))
     if f.kind == "bool":
         return gr.Checkbox(value=f.default, **common)
     if f.kind == "multi":
-        return gr.CheckboxGroup(list(f.choices), value=list(f.default), **common)
+        return one_line(gr.CheckboxGroup(list(f.choices), value=list(f.default), **common))
     return gr.Textbox(value=f.default, max_lines=1, **common)
 
 

@@ -4,8 +4,9 @@ gradio serves every session from one Python process, which computes on about one
 threads take turns by the clock, so a session training beside 19 others got almost no steps in. Here the
 training runs in `processes` worker processes (multiprocessing, one torch thread each); the web process only
 passes frames on. Each worker keeps its jobs in a round: every job in turn trains for one `slice_s` slice, and
-draws its figure when `frame_s` has passed since its last one, so each of n jobs on a worker gets 1/n of it,
-whatever the others do. A new job goes to the worker with the fewest jobs.
+draws its figure when `frame_s` has passed since its last one and it has trained at least as long as a draw
+takes, so each of n jobs on a worker gets 1/n of it, at least half of that for training, whatever the others
+do. A new job goes to the worker with the fewest jobs.
 
     pool = Pool(processes=2)                  # at server start
     for frame, done in pool.run(job, stopped):  # job: advance(deadline), draw(note), tune(**settings)
@@ -55,21 +56,33 @@ def _worker(commands: mp.Queue, results: mp.Queue, slice_s: float, frame_s: floa
             _command(jobs, cmd, results)
             continue
         for key in list(jobs):
-            entry = jobs[key]
-            reason = entry["stop"] or entry["job"].advance(time.perf_counter() + slice_s)
-            now = time.perf_counter()
-            if reason:
-                results.put(("done", key, entry["job"].draw(f"{reason}; press Train to go on"), entry["job"]))
-                del jobs[key]
-            elif now - entry["drawn"] >= frame_s:
-                entry["drawn"] = now
-                results.put(("frame", key, entry["job"].draw("training"), None))
+            _turn(key, jobs, results, slice_s, frame_s)
+
+
+def _turn(key: int, jobs: dict[int, dict], results: mp.Queue, slice_s: float, frame_s: float) -> None:
+    """One job's turn: train a slice; draw when frame_s has passed and it trained at least as long as a draw takes.
+
+    The second rule keeps at least half of a job's share of the worker for training however many jobs share it:
+    with many jobs, frames come less often rather than training stopping.
+    """
+    entry = jobs[key]
+    t0 = time.perf_counter()
+    reason = entry["stop"] or entry["job"].advance(t0 + slice_s)
+    now = time.perf_counter()
+    entry["trained"] += now - t0
+    if reason:
+        results.put(("done", key, entry["job"].draw(f"{reason}; press Train to go on"), entry["job"]))
+        del jobs[key]
+    elif now - entry["drawn"] >= frame_s and entry["trained"] >= entry["draw_s"]:
+        results.put(("frame", key, entry["job"].draw("training"), None))
+        entry["drawn"], entry["trained"] = time.perf_counter(), 0.0
+        entry["draw_s"] = 0.8 * entry["draw_s"] + 0.2 * (entry["drawn"] - now)  # a running mean of a draw's cost
 
 
 def _command(jobs: dict[int, dict], cmd: tuple, results: mp.Queue) -> None:
     kind, key, payload = cmd
     if kind == "start":
-        jobs[key] = {"job": payload, "stop": "", "drawn": 0.0}
+        jobs[key] = {"job": payload, "stop": "", "drawn": 0.0, "trained": 0.0, "draw_s": 0.0}
     elif key in jobs and kind == "stop":
         jobs[key]["stop"] = "stopped"
     elif key in jobs and kind == "tune":
