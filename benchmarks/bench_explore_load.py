@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_explore_load.py                     # 20 sessions train for 10 s, width 16
     .venv/bin/python benchmarks/bench_explore_load.py --mode drag         # 20 sessions drag the neuron's w1 slider
+    .venv/bin/python benchmarks/bench_explore_load.py --mode gallery --runs DIR   # ... a trained VAE's z1 slider
     .venv/bin/python benchmarks/bench_explore_load.py --sessions 5 --seconds 5 --width 64
 
 It starts `python -m dlf explore` on 127.0.0.1 at a free port in a child process and opens sessions that speak
@@ -14,6 +15,8 @@ the browser's protocol (dlf.explore.loadclient: gradio's queue, each session its
   figure update.
 - drag: each session moves the Neuron page's w1 slider as a drag does (an event, its answer, the next value
   50 ms after the last was sent) for T seconds, and it reports the round trips (median, 90th percentile, max).
+- gallery: the same drag on a trained run's page: the VAE's z1 slider (the decoder runs at every move), served
+  with `dlf explore --runs DIR`; DIR must hold a vae run (e.g. the folder of `dlf tour --part 2`).
 
 Errors (failed jobs, a session that saw no update, a Stop that did not stop) are counted and shown. Loopback only,
 bounded in sessions and time; it stops the server at the end. The clients run on the same machine as the server
@@ -145,7 +148,9 @@ def drag_session(s: Session, app: App, args: argparse.Namespace, start: threadin
         while time.perf_counter() < end:
             sent = time.perf_counter()
             value = round(-4.0 + (k * 0.1 + s.index * 0.37) % 8.0, 1)
-            for kind, line in tab.events("neuron-w1", "input", {"neuron-w1": value}):
+            elem, trigger = ("vae-z1", "change") if args.mode == "gallery" else ("neuron-w1", "input")
+            value = round(value * 0.75, 2) if args.mode == "gallery" else value  # z1 lies in [-3, 3]
+            for kind, line in tab.events(elem, trigger, {elem: value}):
                 if kind == "error":
                     s.errors.append(f"event failed: {line[:150]!r}")
             s.trips.append(time.perf_counter() - sent)
@@ -186,8 +191,10 @@ def main() -> None:
     p.add_argument("--sessions", type=int, default=20, help="concurrent sessions (default: 20)")
     p.add_argument("--seconds", type=float, default=10.0, help="training time per session (default: 10)")
     p.add_argument("--width", type=int, default=16, help="hidden units of every session's network (default: 16)")
-    p.add_argument("--mode", choices=("train", "drag"), default="train",
-                   help="train: press Train in every session; drag: move a slider in every session")
+    p.add_argument("--mode", choices=("train", "drag", "gallery"), default="train",
+                   help="train: press Train in every session; drag: move a slider in every session; "
+                        "gallery: move a trained VAE's latent slider in every session (needs --runs)")
+    p.add_argument("--runs", help="gallery: a folder holding a vae run (e.g. one made by 'dlf tour --part 2')")
     p.add_argument("--out", help="also write the results as JSON to this file")
     args = p.parse_args()
     if not (1 <= args.sessions <= MAX_SESSIONS and 0 < args.seconds <= MAX_SECONDS):
@@ -198,7 +205,10 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}/"
     log = tempfile.NamedTemporaryFile("w+", prefix="dlf-explore-", suffix=".log", delete=False)
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-    proc = subprocess.Popen([sys.executable, "-m", "dlf", "explore", "--host", "127.0.0.1", "--port", str(port)],
+    if args.mode == "gallery" and not args.runs:
+        raise SystemExit("--mode gallery needs --runs DIR, a folder holding a vae run")
+    runs = ["--runs", args.runs] if args.runs else []
+    proc = subprocess.Popen([sys.executable, "-m", "dlf", "explore", "--host", "127.0.0.1", "--port", str(port), *runs],
                             stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         wait_ready(url, proc)
