@@ -33,6 +33,8 @@ def test_headline_says_the_main_figure_the_length_and_the_time_in_words():
     assert headline("char-rnn", {"val_bpc": 1.4567, "steps": 10, "epochs_done": 0.5}) == \
         "validation loss 1.457 bits per character after 0.5 epochs"
     assert headline("neuron", {}, {"wall_time_s": 1200}) == "neuron finished, 20 min"
+    assert headline("mnist-mlp", {"test_accuracy": 0.5, "steps": 5}, None, {"epochs": 8.0, "max_steps": 5}) == \
+        "test accuracy 50.00% after 5 steps"  # a dry run is not called 8 epochs
 
 
 def test_the_summary_table_leads_with_the_headline():

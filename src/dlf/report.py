@@ -79,9 +79,13 @@ def headline(experiment: str, summary: dict[str, Any], timing: dict[str, Any] | 
              config: dict[str, Any] | None = None) -> str:
     """One line in words: the main figure of the run, its training length and its wall time."""
     parts = [_lead(summary) or f"{experiment} finished"]
-    epochs = summary.get("epochs_done", (config or {}).get("epochs"))
-    if isinstance(epochs, (int, float)) and "steps" in summary:
-        parts[0] += f" after {epochs:g} epoch{'s' if epochs != 1 else ''}"
+    config = config or {}
+    epochs, steps = summary.get("epochs_done", config.get("epochs")), summary.get("steps")
+    cut_short = config.get("max_steps") or config.get("time_limit")  # such a run may stop before its epochs
+    if isinstance(steps, int) and cut_short and "epochs_done" not in summary:
+        parts[0] += f" after {steps:,} steps"
+    elif isinstance(epochs, (int, float)) and steps is not None:
+        parts[0] += f" after {epochs:.3g} epoch{'s' if epochs != 1 else ''}"
     wall = (timing or {}).get("wall_time_s")
     if isinstance(wall, (int, float)):
         parts.append(_secs(wall))
