@@ -68,7 +68,8 @@ class Measurement:
 
 @dataclass
 class Metric:
-    """A figure to tabulate: `key` of the result (or wall_s / peak_rss_mb), how to print it, which way is better."""
+    """A figure to tabulate: `key` of the result (or wall_s / peak_rss_mb), how to print it, which way is better
+    ("lower", "higher", or "" for a figure that is neither, such as a parameter count)."""
 
     key: str
     label: str
@@ -199,7 +200,7 @@ def report(title: str, pairs: list[tuple[Measurement, Measurement]], metrics: li
     lines.append("| all | **median ratio** | "
                  + " | ".join(f"**{_cell(median_ratio(pairs, x.key), '.3f')}**" for x in metrics) + " |")
     lines.append("")
-    which = ", ".join(f"{x.label}: {x.better} is better" for x in metrics)
+    which = ", ".join(f"{x.label}: {x.better} is better" for x in metrics if x.better)
     lines.append(f"{len(pairs)} pair(s), {a} then {b} in each; ratio = {a} / {b} ({which}).")
     if len(pairs) < MIN_PAIRS:
         lines.append(f"Fewer than {MIN_PAIRS} pairs: a look, not a figure to publish.")

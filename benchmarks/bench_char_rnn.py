@@ -8,8 +8,10 @@ batch 12, no dropout, gradient clipping at 1, evaluation every 250 iterations on
 nanoGPT decays over 2,000 iterations (about 3 minutes on the laptop its README reports ~1.88 for); here its decay
 follows the clock instead, so it always ends its schedule within the budget, like dlf with --time-limit.
 
-Both see the same 90/10 split and vocabulary. Each runs in its own process, one after the other, with the same
-number of torch threads; each clock counts its periodic evaluations but not the final one. The final
+Both see the same 90/10 split and vocabulary. They run interleaved under the benchmark protocol
+(benchmarks/_protocol.py): dlf, nanoGPT, dlf, nanoGPT ... (--pairs, default 3), each in its own process with the
+same number of torch threads, with each pair's ratio, the median ratio and each process's peak RSS as
+/usr/bin/time reports it; each clock counts its periodic evaluations but not the final one. The final
 validation loss is reported twice: over non-overlapping 64-character chunks of the whole validation text, each
 read from scratch (the context nanoGPT's CPU configuration has), and, for dlf, over its own 1,024-character chunks
 (the loss `dlf run char-rnn` reports). dlf runs its defaults with --time-limit; --dlf-args changes them.
@@ -25,7 +27,6 @@ import argparse
 import json
 import math
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +34,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from _protocol import Metric, Side, add_arguments, interleave, load, measure, report, runs_table, save_json
 from torch import nn
 
 SIDES = ("dlf", "nanogpt")
@@ -133,7 +135,7 @@ def run_nanogpt(minutes: float, data_dir) -> dict:
     from dlf.experiments.char_rnn import ChunkSource
 
     return {"model": "nanoGPT-style GPT (CPU recipe)", "params": sum(p.numel() for p in model.parameters()),
-            "wall_s": clock, "chars": it * batch * context, "steps": it,
+            "train_s": clock, "chars": it * batch * context, "chars_per_s": it * batch * context / clock, "steps": it,
             "val_ctx64": chunk_loss(model, ChunkSource(val, context)), "val_long": None, "history": history}
 
 
@@ -163,15 +165,13 @@ def chunk_loss(model, chunks) -> float:
 
 # dlf --------------------------------------------------------------------------------------------------------------
 def dlf_config(minutes: float, device: str, extra: str):
-    """char-rnn's defaults, --time-limit minutes, then any --dlf-args."""
-    from dlf.cli import _Parser
-    from dlf.config import add_options, from_namespace
+    """char-rnn's defaults, --time-limit minutes, then any --dlf-args (parsed as `dlf run char-rnn` parses them)."""
     from dlf.experiments.char_rnn import Config
+    from dlf.options import parse_run
 
-    p = _Parser(prog="--dlf-args")
-    add_options(p, Config)
-    base = Config(time_limit=minutes, epochs=1000.0, device=device, analyze_chars=0)
-    return from_namespace(Config, p.parse_args(shlex.split(extra)), base)
+    base = ["--time-limit", f"{minutes:g}", "--epochs", "1000", "--device", device, "--analyze-chars", "0"]
+    cfg, _ = parse_run("char-rnn", Config, base + shlex.split(extra), "bench_char_rnn --dlf-args")
+    return cfg
 
 
 def run_dlf(minutes: float, data_dir, device: str, extra: str) -> dict:
@@ -205,24 +205,18 @@ def run_dlf(minutes: float, data_dir, device: str, extra: str) -> dict:
     flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(cfg).items()
                      if v != getattr(char_rnn.Config(), k) and k not in ("epochs", "analyze_chars", "time_limit"))
     return {"model": f"dlf char-rnn {flags}".strip(), "params": summary["parameters"],
-            "wall_s": max(stamps.values()), "train_s": train_s,
-            "chars": summary["train_chars_seen"], "steps": summary["steps"],
+            "train_s": max(stamps.values()), "chars": summary["train_chars_seen"],
+            "chars_per_s": summary["train_chars_seen"] / train_s, "steps": summary["steps"],
             "val_ctx64": chunk_loss(model, char_rnn.ChunkSource(val, 64)), "val_long": summary["val_loss_nats"],
             "history": history}
 
 
 # the report -------------------------------------------------------------------------------------------------------
-def table(results: list[dict], threads: int) -> str:
-    lines = [f"torch threads: {threads}; {torch.__version__}", "",
-             "| model | params | wall s | steps | chars/s trained | val loss, 64-char context (nats/char) | "
-             "bits/char | val loss, 1024-char chunks |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in results:
-        speed = r["chars"] / r.get("train_s", r["wall_s"])
-        long = f"{r['val_long']:.3f} ({r['val_long'] / math.log(2):.3f} bpc)" if r["val_long"] else "n/a"
-        lines.append(f"| {r['model']} | {r['params']:,} | {r['wall_s']:.0f} | {r['steps']:,} | {speed:,.0f} | "
-                     f"{r['val_ctx64']:.3f} | {r['val_ctx64'] / math.log(2):.3f} | {long} |")
-    return "\n".join(lines)
+METRICS = [Metric("val_ctx64", "val loss, 64-char context (nats/char)", ".3f"),
+           Metric("val_long", "val loss, 1,024-char chunks", ".3f"),
+           Metric("params", "params", ",.0f", ""), Metric("steps", "steps", ",.0f", ""),
+           Metric("chars_per_s", "chars/s trained", ",.0f", "higher"),
+           Metric("train_s", "training clock s", ",.0f")]
 
 
 def plot(results: list[dict], path: Path) -> None:
@@ -230,9 +224,10 @@ def plot(results: list[dict], path: Path) -> None:
 
     fig, axes = figure(size=(6.5, 4))
     ax = axes[0][0]
-    for r in results:
+    for i, r in enumerate(results):
         if r["history"]:
-            ax.plot(*zip(*r["history"]), "o-", ms=3, label=r["model"][:60])
+            ax.plot(*zip(*r["history"]), "o-", ms=3, label=r["model"][:60] if i < 2 else None,
+                    color=f"C{i % 2}", alpha=1.0 if i < 2 else 0.5)
     for level, note in ((1.88, "nanoGPT CPU, ~3 min"), (1.55, "goal, 15 min")):
         ax.axhline(level, color="grey", lw=0.8, ls="--")
         ax.text(ax.get_xlim()[0], level, f" {note}", fontsize=7, va="bottom", color="grey")
@@ -244,18 +239,23 @@ def plot(results: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--minutes", type=float, default=3.0, help="wall-time budget of each side (default: 3)")
     p.add_argument("--quick", action="store_true", help="half a minute each")
-    p.add_argument("--only", choices=SIDES, help="run one side only (e.g. dlf for 15 minutes)")
+    p.add_argument("--only", choices=SIDES, help="run one side only, once (e.g. dlf for 15 minutes)")
     p.add_argument("--threads", type=int, default=2, help="torch threads for each side (default: 2)")
     p.add_argument("--device", default="cpu", help="dlf's device (the peer always runs on the CPU)")
     p.add_argument("--dlf-args", default="", help="extra char-rnn options, e.g. \"--hidden 256 --seq-len 128\"")
     p.add_argument("--data-dir")
     p.add_argument("--out", default="bench-char-rnn.png", help="PNG of validation loss against wall time")
+    add_arguments(p)
     p.add_argument("--child", choices=SIDES, help=argparse.SUPPRESS)
-    a = p.parse_args()
+    return p
+
+
+def main() -> None:
+    a = parser().parse_args()
     minutes = 0.5 if a.quick else a.minutes
     torch.set_num_threads(a.threads)
     if a.child:
@@ -263,14 +263,31 @@ def main() -> None:
             run_nanogpt(minutes, a.data_dir)
         print(json.dumps(result))
         return
-    results = []
-    for side in [a.only] if a.only else SIDES:
-        args = [sys.executable, __file__, "--child", side, "--minutes", str(minutes), "--threads", str(a.threads),
-                "--device", a.device, "--dlf-args", a.dlf_args] + (["--data-dir", a.data_dir] if a.data_dir else [])
-        out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
-        results.append(json.loads(out.strip().splitlines()[-1]))
-    print(table(results, a.threads))
-    plot(results, Path(a.out))
+
+    def side(name: str) -> Side:
+        return Side(name, [sys.executable, __file__, "--child", name, "--minutes", str(minutes), "--threads",
+                           str(a.threads), "--device", a.device, "--dlf-args", a.dlf_args]
+                    + (["--data-dir", a.data_dir] if a.data_dir else []))
+
+    def progress(m):
+        print(f"  {m.side}: val loss {m.result['val_ctx64']:.3f} (64-char context)", file=sys.stderr, flush=True)
+
+    before = load()
+    title = f"Tiny Shakespeare, {minutes:g} minutes of training each"
+    note = f"torch {torch.__version__}, {a.threads} threads each"
+    if a.only:
+        runs = [measure(side(a.only))]
+        progress(runs[0])
+        note += f"; {runs[0].result['model']}"
+        print(runs_table(title, runs, METRICS, before, note))
+        save_json(a.json, "bench_char_rnn", [(runs[0],)])
+    else:
+        pairs = interleave(side("dlf"), side("nanogpt"), a.pairs, progress=progress)
+        runs = [m for pair in pairs for m in pair]
+        note += f"; dlf: `{pairs[0][0].result['model']}`; peer: {pairs[0][1].result['model']}"
+        print(report(title, pairs, METRICS, before, note))
+        save_json(a.json, "bench_char_rnn", pairs)
+    plot([m.result for m in runs], Path(a.out))
     print(f"\nplot: {a.out}")
 
 
