@@ -145,6 +145,11 @@ def test_char_rnn_sample_streams_in(page):
     page.wait_for_function("() => document.querySelector('#text-sample textarea')?.value.length > 100")
     assert page.locator("#text-sample textarea").input_value().startswith("ALICE:")
     page.wait_for_function("() => document.querySelector('#text-status')?.innerText.includes('characters after')")
+    assert "track a property" in page.inner_text("#text-units")  # the interpretable units, listed on load
+    page.locator("#text-input textarea").fill("BOB: the cat")
+    page.click("#text-colour")
+    page.wait_for_selector(".unit-text[data-unit='0']")
+    assert page.locator(".unit-text span").count() == len("BOB: the cat")  # one coloured span per character
     screenshot(page, "char-rnn")
 
 

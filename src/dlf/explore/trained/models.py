@@ -49,7 +49,7 @@ def load(info: RunInfo):
         raise DlfError(f"{info.path} cannot be loaded ({type(exc).__name__}: {str(exc)[:120]})") from None
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=16)
 def _load(path: str, experiment: str, stamp: str):
     from dlf.runner import load_run_config
     from dlf.sampling import load_weights

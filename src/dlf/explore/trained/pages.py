@@ -81,8 +81,13 @@ def summary_line(info: RunInfo, keys: tuple[str, ...]) -> str:
 
 
 # handwriting -----------------------------------------------------------------------------------------------------
+MAX_CLASSIFIERS = 6
+"""Classifiers shown side by side on the canvas page (the last ones found)."""
+
+
 def handwriting(runs: list[RunInfo]) -> None:
-    names = {}
+    names, left_out = {}, runs[:-MAX_CLASSIFIERS]
+    runs = runs[-MAX_CLASSIFIERS:]
     for i in runs:  # a short, unique name per classifier
         name = f"{i.experiment} ({i.path.name})"
         names[name] = i
@@ -105,13 +110,15 @@ def handwriting(runs: list[RunInfo]) -> None:
     gr.Markdown("Draw a digit. Every MNIST classifier found shows its class probabilities as you draw; the arrows "
                 "move the digit one pixel (the arrow keys too, once you click the canvas). A CNN's answer should "
                 "survive shifts that throw an MLP off: translation invariance, live.\n\n"
-                + "\n".join(f"- {summary_line(i, ())}" for i in runs))
+                + "\n".join(f"- {summary_line(i, ())}" for i in runs)
+                + (f"\n\n({len(left_out)} more classifier runs found; give --runs a folder with fewer to see "
+                   "them.)" if left_out else ""))
     gr.HTML(value="", html_template=canvas.TEMPLATE, css_template=canvas.CSS, js_on_load=canvas.JS,
             server_functions=[classify], elem_id="hw")
 
 
 # char-rnn ------------------------------------------------------------------------------------------------------
-def text_page(runs: list[RunInfo], limits: Limits) -> None:
+def text_page(runs: list[RunInfo], limits: Limits) -> tuple:
     gr.Markdown("Sample from a trained character-level RNN: it reads the prime, then draws one character at a "
                 "time from softmax(logits / temperature), among the top-k likeliest if k > 0.")
     with gr.Row():
@@ -144,10 +151,10 @@ def text_page(runs: list[RunInfo], limits: Limits) -> None:
             yield gr.update(), f"**Cannot sample:** {exc}"
 
     go.click(sample, [run, prime, temp, top_k, length, seed], [out, status], api_name=False, **widgets.QUIET)
-    unit_panel(runs, run)
+    return unit_panel(runs, run)
 
 
-def unit_panel(runs: list[RunInfo], run: gr.Dropdown) -> None:
+def unit_panel(runs: list[RunInfo], run: gr.Dropdown) -> tuple:
     gr.Markdown("### A hidden unit over a text\nEach character's background shows the chosen unit's activation "
                 "after reading it (red: negative, blue: positive).")
     with gr.Row():
@@ -155,10 +162,10 @@ def unit_panel(runs: list[RunInfo], run: gr.Dropdown) -> None:
             unit = gr.Number(0, label="unit (last layer)", precision=0, minimum=0, elem_id="text-unit")
             text = gr.Textbox("", label="text (empty: the run's validation text)", lines=3, elem_id="text-input")
             show = gr.Button("Colour the text", elem_id="text-colour")
-            found = gr.Markdown(elem_id="text-units")
         with gr.Column(scale=2):
             coloured = gr.HTML(elem_id="text-coloured")
             status = gr.Markdown(elem_id="text-unit-status")
+    found = gr.Markdown(elem_id="text-units")
 
     def colour(label, unit_, text_):
         info = pick(runs, label)
@@ -170,13 +177,21 @@ def unit_panel(runs: list[RunInfo], run: gr.Dropdown) -> None:
         scale = max(float(abs(acts).max()), 1e-6)
         spans = "".join(f'<span style="background:{_rgba(a / scale)}">{html.escape(ch)}</span>'
                         for ch, a in zip(text_, acts, strict=False))
-        units = models.interpretable_units(info.path)
-        listed = "\n".join(f"- **{name}**: " + ", ".join(f"unit {u} (r = {r:+.2f})" for u, r in us[:3])
-                           for name, us in units.items()) or "(this run found no interpretable units)"
-        return (f'<div class="unit-text" data-unit="{int(unit_ or 0)}">{spans}</div>',
-                "Units that track a property of the text:\n" + listed, "")
+        return f'<div class="unit-text" data-unit="{int(unit_ or 0)}">{spans}</div>', ""
 
-    show.click(guarded(colour, 3), [run, unit, text], [coloured, found, status], api_name=False, **widgets.QUIET)
+    def units(label):
+        try:
+            found_units = models.interpretable_units(pick(runs, label).path)
+        except DlfError as exc:
+            return str(exc)
+        listed = "\n".join(f"- **{name}**: " + ", ".join(f"unit {u} (r = {r:+.2f})" for u, r in us[:3])
+                           for name, us in found_units.items()) or "(this run found no interpretable units)"
+        return "Units of this run that track a property of the text (correlation r over its validation text):\n" \
+            + listed
+
+    show.click(guarded(colour, 2), [run, unit, text], [coloured, status], api_name=False, **widgets.QUIET)
+    run.change(units, [run], [found], api_name=False, **widgets.QUIET)
+    return units, [run], [found]
 
 
 def _or_reason(fn: Callable, *args) -> str:
@@ -246,7 +261,7 @@ def _page(kind: str, runs: list[RunInfo], limits: Limits) -> list[tuple]:
     if kind == "handwriting":
         handwriting(runs)
     elif kind == "text":
-        text_page(runs, limits)
+        return [text_page(runs, limits)]
     elif kind == "words":
         return [words_page(runs)]
     elif kind == "vae":
