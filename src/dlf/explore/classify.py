@@ -29,7 +29,7 @@ GRID = 64  # output heatmap
 TILE = 24  # pixels of one unit's heatmap
 TILE_GRID = 12  # grid points along its side (drawn at TILE / TILE_GRID pixels a point)
 PITCH = 30  # vertical distance between units
-NET_LEFT, NET_TOP, NET_WIDTH = 16, 56, 500
+NET_LEFT, NET_TOP, NET_WIDTH = 50, 56, 470
 CLASS_COLORS = ("#e8710a", "#1f6fb4")  # negative / class 0 orange, positive / class 1 blue, as in TF Playground
 REGS = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
@@ -158,18 +158,19 @@ def network_svg(net: pg.Playground, discrete: bool) -> str:
                 parts.append(f'<line class="weight" data-cmd="w {layer} {i} {j}" data-w="{wij:.4g}" '
                              f'x1="{x0 + TILE:.0f}" y1="{y0 + TILE / 2:.0f}" x2="{x1:.0f}" y2="{y1 + TILE / 2:.0f}" '
                              f'stroke="{colour}" stroke-width="{min(0.6 + 1.6 * abs(wij), 7.0):.1f}"/>')
-    labels = [f'<text x="{x + TILE + 3:.0f}" y="{y + 16:.0f}" font-size="10">{n}</text>'
+    labels = [f'<text x="{x - 3:.0f}" y="{y + 16:.0f}" font-size="10" text-anchor="end">{n}</text>'
               for n, (x, y) in zip(net.phi.names, pos[0])]
     for layer in range(1, len(sizes) - 1):
         x = pos[layer][0][0]
-        for k, (sign, cmd) in enumerate((("+", "n+"), ("\u2212", "n-"))):
+        for i, (sign, cmd) in enumerate((("+", "n+"), ("\u2212", "n-"))):
             parts.append(f'<g class="neuron-button" data-cmd="{cmd} {layer}" style="cursor:pointer">'
-                         f'<rect x="{x - 2 + 15 * k:.0f}" y="{NET_TOP - 34}" width="13" height="13" rx="2" '
-                         f'fill="#eee" stroke="#999"/><text x="{x + 4.5 + 15 * k:.0f}" y="{NET_TOP - 24}" '
+                         f'<rect x="{x - 2 + 15 * i:.0f}" y="{NET_TOP - 34}" width="13" height="13" rx="2" '
+                         f'fill="#eee" stroke="#999"/><text x="{x + 4.5 + 15 * i:.0f}" y="{NET_TOP - 24}" '
                          f'font-size="12" text-anchor="middle">{sign}</text></g>')
         parts.append(f'<text x="{x - 2:.0f}" y="{NET_TOP - 6}" font-size="10">{sizes[layer]} units</text>')
-    return (f'<image class="neurons" href="{svg.png_data_uri(atlas)}" x="0" y="0" width="{k * atlas.shape[1]}" '
-            f'height="{k * atlas.shape[0]}" preserveAspectRatio="none"/>'
+    # the atlas at its own size, scaled by a transform (the page's CSS may size an <image> by its pixels)
+    return (f'<g transform="scale({k})"><image class="neurons" href="{svg.png_data_uri(atlas)}" x="0" y="0" '
+            f'width="{atlas.shape[1]}" height="{atlas.shape[0]}"/></g>'
             '<style>.weight{stroke-opacity:.7;cursor:pointer}.weight:hover{stroke-opacity:1}</style>'
             f'<g font-family="system-ui,sans-serif">'
             f'{"".join(parts)}{"".join(labels)}</g>')
