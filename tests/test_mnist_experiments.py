@@ -67,6 +67,15 @@ def test_compare_plots_several_runs_and_rejects_other_runs(data, tmp_path, capsy
     assert "without shift accuracies" in capsys.readouterr().err
 
 
+def test_shift_labels_say_how_each_run_was_trained():
+    label = _mnist.shift_label
+    assert label({"experiment": "mnist-cnn", "augment": True, "epochs": 2.0}) == "mnist-cnn, shift-augmented, 2 epochs"
+    assert label({"experiment": "mnist-mlp", "augment": False, "epochs": 5.0, "max_steps": 0}) == \
+        "mnist-mlp, no augmentation, 5 epochs"
+    assert label({"experiment": "mnist-mlp", "augment": False, "epochs": 5.0, "max_steps": 10}) == \
+        "mnist-mlp, no augmentation"  # a run cut short by --max-steps did not see its epochs
+
+
 def test_missing_data_is_one_line_naming_the_fix(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("DLF_DATA_DIR", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))

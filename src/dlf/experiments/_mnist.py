@@ -179,6 +179,16 @@ def plot_shift(run, curves: dict[str, list[float]], name: str = "shift") -> None
     run.save_figure(fig, name)
 
 
+def shift_label(config: dict) -> str:
+    """How a run was trained, as far as translation goes: e.g. 'mnist-cnn, shift-augmented, 2 epochs'.
+
+    A CNN trained on shifted digits against an MLP trained without would mix two effects, so the legend says."""
+    augment = "shift-augmented" if config.get("augment") else "no augmentation"
+    epochs = config.get("epochs")
+    budget = f", {epochs:g} epochs" if isinstance(epochs, (int, float)) and not config.get("max_steps") else ""
+    return f"{config.get('experiment', '?')}, {augment}{budget}"
+
+
 def compare_shift(run_dirs: list[str], out: str | None = None) -> Path:
     """One plot of test accuracy against shift for several finished MNIST runs (e.g. CNN against MLP)."""
     curves = {}
@@ -186,12 +196,13 @@ def compare_shift(run_dirs: list[str], out: str | None = None) -> Path:
         path = Path(d)
         try:
             summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
-            name = json.loads((path / "config.json").read_text(encoding="utf-8"))["experiment"]
-        except (OSError, ValueError, KeyError):
+            config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+            name = config["experiment"]
+        except (OSError, ValueError, KeyError, TypeError):
             raise DlfError(f"{path} is not a finished dlf run (no summary.json/config.json); run it first") from None
         if "shift_acc_0" not in summary:
             raise DlfError(f"{path} is a '{name}' run without shift accuracies; give mnist-mlp/cnn/rnn runs")
-        curves[f"{name} ({path.name})"] = [summary[f"shift_acc_{k}"] for k in SHIFTS]
+        curves[f"{shift_label(config)} ({path.name})"] = [summary[f"shift_acc_{k}"] for k in SHIFTS]
     target = Path(out) if out else Path(run_dirs[0]).parent / "shift-compare.png"
     target.parent.mkdir(parents=True, exist_ok=True)
     plot_shift(Run(target.parent), curves, name=target.stem)
