@@ -139,7 +139,8 @@ def load_run(path: str | Path) -> dict[str, Any]:
 
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-img{max-width:100%;margin:.5em 0;border:1px solid #eee} table{border-collapse:collapse;margin:.5em 0}
+img{max-width:min(100%,620px);margin:.5em .5em .5em 0;border:1px solid #eee;vertical-align:top}
+table{border-collapse:collapse;margin:.5em 0}
 td,th{border-bottom:1px solid #ddd;padding:2px 12px 2px 0;text-align:left} td.num{font-family:monospace}
 .cmd{font-family:monospace;background:#f6f6f6;padding:.4em .6em;overflow-x:auto;white-space:pre}
 .headline{font-size:115%;font-weight:600} .meaning{color:#666} section{margin-bottom:2.5em} .best{font-weight:700}"""

@@ -102,8 +102,8 @@ def _word2vec_options(data_dir) -> dict[str, Any]:
     return extra
 
 
-INTRO = """<p><b>Small budgets.</b> These are the lecture's second-half models trained for about a minute each on
-this machine ({total:.0f} s in all, seed {seed}): real training, real test figures, but far from what the full runs
+INTRO = """<p><b>Small budgets.</b> These are the lecture's second-half models trained with small budgets on this
+machine ({total:.0f} s in all, seed {seed}): real training, real test figures, but far from what the full runs
 reach. Each section names the command that reproduces the run as it is here, and the full-budget command with the
 page of the docs that reports its figures. Open the trained models in the browser with
 <code>dlf explore --runs {root}</code>.</p>"""
