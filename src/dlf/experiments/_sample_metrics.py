@@ -24,6 +24,7 @@ import torch
 
 from dlf.errors import ConfigError, DlfError
 
+CLASSIFIER_SEED = 0  # the in-run feature CNN is the same for every --seed, so FDs compare across runs
 PARZEN_SIGMAS = torch.logspace(-1, 0, 10, dtype=torch.float64)  # 0.1 ... 1.0, as in the paper's search
 
 
@@ -134,3 +135,31 @@ def classify(task, images: torch.Tensor, batch_size: int = 1000) -> tuple[torch.
         feats.append(h.float().cpu())
         preds.append(cnn.head[-1](h).argmax(1).cpu())
     return torch.cat(feats), torch.cat(preds)
+
+
+def feature_classifier(cfg, run, train: torch.Tensor, train_labels: torch.Tensor, device: torch.device):
+    """The CNN whose features the Fréchet distance uses: cfg.classifier's (an mnist-cnn run folder), or one trained
+    here on `train` (uint8 (N, 28, 28)) for cfg.classifier_epochs into RUN/classifier (resumed if it is there)."""
+    if cfg.classifier is not None:
+        return load_classifier(cfg.classifier).to(device)
+    from dlf.config import dumps
+    from dlf.experiments import mnist_cnn
+    from dlf.experiments._mnist import Classifier
+    from dlf.models.cnn import CNN
+    from dlf.rundir import Run
+    from dlf.train import TensorSource, Trainer
+
+    ccfg = mnist_cnn.Config(epochs=cfg.classifier_epochs, batch_size=min(128, len(train)), seed=CLASSIFIER_SEED,
+                            device=cfg.device, amp=cfg.amp, ckpt_every=10**9, log_every=50)
+    path = run.path / "classifier"
+    resume = (path / "config.json").exists()
+    sub = Run.create(path, dumps(ccfg, "mnist-cnn"), resume=resume, enabled=run.enabled, name="mnist-cnn",
+                     data_dir=run.data_dir, quiet=run.quiet)
+    sub.keep = True  # a partly trained classifier is continued by the next try
+    torch.manual_seed(CLASSIFIER_SEED)
+    task = Classifier(CNN(ccfg.width, ccfg.dropout), augment=ccfg.augment)
+    try:
+        Trainer(ccfg, sub, task, TensorSource(train, train_labels)).fit()
+    finally:
+        sub.close()
+    return task.eval()

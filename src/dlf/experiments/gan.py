@@ -24,19 +24,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal, NamedTuple
 
-import numpy as np
 import torch
 
 from dlf.config import Range, Text, require, train_bytes
 from dlf.data.mnist import load_mnist
 from dlf.errors import ConfigError, DataError
+from dlf.experiments import _gan_plots as plots
 from dlf.experiments import _sample_metrics as metrics
 from dlf.models.gan import GAN, discriminator_loss, generator_loss
-from dlf.plotting import figure, save_gif
+from dlf.plotting import gif_of_pngs
+from dlf.sampling import save_image_grid
 from dlf.train import Task, TensorSource, TrainConfig, Trainer
+from dlf.train.task import make_optimizer
 
 EVAL_SEED = 7_000_000  # the noise of the scored samples: seed + EVAL_SEED, apart from every training draw
-CLASSIFIER_SEED = 0  # the in-run feature CNN is the same for every --seed, so FDs compare across runs
 
 
 @dataclass
@@ -86,9 +87,9 @@ class Config(TrainConfig):
     classifier_epochs: Annotated[float, Range(0, 1e6, low_open=True)] = 1.0
     """Epochs of the feature CNN trained here when --classifier is not given."""
 
-    def validate(self) -> None:
     reads_data: ClassVar[bool] = True
 
+    def validate(self) -> None:
         super().validate()
         require(self.parzen_val <= self.val_size, "parzen_val", f"must be <= --val-size {self.val_size}",
                 self.parzen_val)
@@ -108,7 +109,13 @@ class Config(TrainConfig):
 
 
 class GANTask(Task):
-    """One step: D on a real and a generated batch, then G with the non-saturating loss; then G's average."""
+    """One step of Goodfellow et al. (2014), Algorithm 1 with k = 1 and the non-saturating G loss of their Section 3:
+
+        D:  minimise L_D = -mean log s(D(x)) - mean log(1 - s(D(G(z))))     x: a real batch, z ~ N(0, I)
+        G:  minimise L_G = -mean log s(D(G(z)))                             (s = sigmoid, D gives a logit)
+
+    then G's weight average. At the game's equilibrium p_G = p_data and D(x) = 1/2 everywhere: L_D = 2 log 2.
+    """
 
     def __init__(self, gan: GAN, ema: float = 0.0, seed: int = 0, snapshot_every: int = 0,
                  snapshot_dir: Path | None = None, n_fixed: int = 64):
@@ -124,8 +131,9 @@ class GANTask(Task):
         return self.g_ema if self.g_ema is not None else self.model.generator
 
     def configure_optimizers(self, cfg) -> dict[str, torch.optim.Optimizer]:
-        return {"g": make_optimizer(self.model.generator.parameters(), cfg),
-                "d": make_optimizer(self.model.discriminator.parameters(), cfg)}
+        betas = (cfg.beta1, 0.999)  # Radford et al.: beta1 = 0.5 steadies the two-player game
+        return {"g": make_optimizer(self.model.generator.parameters(), cfg, betas),
+                "d": make_optimizer(self.model.discriminator.parameters(), cfg, betas)}
 
     def optimizer_step(self, batch, trainer) -> dict[str, torch.Tensor]:
         (images,) = batch
@@ -167,62 +175,13 @@ class GANTask(Task):
         if self.snapshot_dir is None:
             return None
         images = self.model.sample(len(self.fixed_z), net=self.sampler, z=self.fixed_z)
-        return save_frame(images, self.snapshot_dir / f"step-{step:08d}.png", f"step {step}")
-
-
-def make_optimizer(params, cfg: Config) -> torch.optim.Optimizer:
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    kind = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
-    return kind(params, lr=cfg.lr, betas=(cfg.beta1, 0.999), weight_decay=cfg.weight_decay)
+        self.snapshot_dir.mkdir(parents=True, exist_ok=True)
+        return save_image_grid(images, self.snapshot_dir / f"step-{step:08d}.png", f"step {step}", cols=8)
 
 
 def build(cfg: Config, snapshot_dir: Path | None = None) -> GANTask:
     gan = GAN(cfg.arch, cfg.z_dim, cfg.g_hidden, cfg.d_hidden, cfg.pieces, cfg.channels)
     return GANTask(gan, cfg.ema, cfg.seed, cfg.snapshot_every, snapshot_dir)
-
-
-# snapshots and the GIF -----------------------------------------------------------------------------------------
-
-def tile(images: torch.Tensor, cols: int = 8, pad: int = 2) -> np.ndarray:
-    """Images (N, 784) in [0, 1] as one uint8 mosaic, dark ink on white: (rows * (28 + pad) + pad, ...)."""
-    n = len(images)
-    rows = -(-n // cols)
-    canvas = np.full((rows * (28 + pad) + pad, cols * (28 + pad) + pad), 200, dtype=np.uint8)  # grey gaps
-    ink = (255 - images.clamp(0, 1).view(n, 28, 28).numpy() * 255).round().astype(np.uint8)
-    for i in range(n):
-        r, c = divmod(i, cols)
-        canvas[pad + r * (28 + pad):pad + r * (28 + pad) + 28, pad + c * (28 + pad):pad + c * (28 + pad) + 28] = ink[i]
-    return canvas
-
-
-def save_frame(images: torch.Tensor, path: Path, caption: str, scale: int = 2) -> Path:
-    """A mosaic of the images, enlarged `scale` times, with the caption in a strip on top, as a PNG."""
-    from PIL import Image, ImageDraw
-
-    grid = Image.fromarray(tile(images))
-    grid = grid.resize((grid.width * scale, grid.height * scale), Image.NEAREST)
-    frame = Image.new("L", (grid.width, grid.height + 20), 255)
-    frame.paste(grid, (0, 20))
-    ImageDraw.Draw(frame).text((6, 4), caption, fill=0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    frame.save(tmp)
-    tmp.replace(path)
-    return path
-
-
-def write_gif(snapshot_dir: Path, path: Path, max_frames: int, fps: float = 8.0) -> int:
-    """progress.gif from the snapshots (at most max_frames, evenly spaced); returns the number of frames."""
-    from PIL import Image
-
-    found = sorted(snapshot_dir.glob("step-*.png"))
-    if not found:
-        return 0
-    keep = sorted({round(i) for i in np.linspace(0, len(found) - 1, min(max_frames, len(found)))})
-    frames = [np.asarray(Image.open(found[i]).convert("L")) for i in keep]
-    save_gif(frames + [frames[-1]] * int(fps), path, fps=fps, scale=1)  # the last frame held for a second
-    return len(keep)
 
 
 # data ----------------------------------------------------------------------------------------------------------
@@ -252,32 +211,6 @@ def pixels(images: torch.Tensor) -> torch.Tensor:
     return images.flatten(1).float() / 255.0
 
 
-def feature_classifier(cfg: Config, run, data: Splits, device: torch.device):
-    """The CNN whose features the Fréchet distance uses: --classifier's, or one trained here into RUN/classifier."""
-    if cfg.classifier is not None:
-        return metrics.load_classifier(cfg.classifier).to(device)
-    from dlf.config import dumps
-    from dlf.experiments import mnist_cnn
-    from dlf.experiments._mnist import Classifier
-    from dlf.models.cnn import CNN
-    from dlf.rundir import Run
-
-    ccfg = mnist_cnn.Config(epochs=cfg.classifier_epochs, batch_size=min(128, len(data.train)), seed=CLASSIFIER_SEED,
-                            device=cfg.device, amp=cfg.amp, ckpt_every=10**9, log_every=50)
-    path = run.path / "classifier"
-    resume = (path / "config.json").exists()
-    sub = Run.create(path, dumps(ccfg, "mnist-cnn"), resume=resume, enabled=run.enabled)
-    sub.name, sub.resume, sub.data_dir, sub.quiet, sub.keep, sub.timing = "mnist-cnn", resume, run.data_dir, \
-        run.quiet, True, {}
-    torch.manual_seed(CLASSIFIER_SEED)
-    task = Classifier(CNN(ccfg.width, ccfg.dropout), augment=ccfg.augment)
-    try:
-        Trainer(ccfg, sub, task, TensorSource(data.train, data.train_labels)).fit()
-    finally:
-        sub.close()
-    return task.eval()
-
-
 # the run -------------------------------------------------------------------------------------------------------
 
 def run(cfg: Config, run) -> dict:
@@ -297,22 +230,48 @@ def run(cfg: Config, run) -> dict:
     run.timing["train_s"] = round(time.perf_counter() - clock, 1)
     if snapshots is not None and not (snapshots / f"step-{result.step:08d}.png").exists():
         task.snapshot(result.step)
-    frames = write_gif(snapshots, run.path / "progress.gif", cfg.gif_frames) if snapshots is not None else 0
+    frames = 0
+    if snapshots is not None:
+        frames = gif_of_pngs(sorted(snapshots.glob("step-*.png")), run.path / "progress.gif", cfg.gif_frames)
 
+    summary = evaluate(cfg, run, task, data, trainer.device)
+    summary.update({
+        "d_loss": result.train.get("d_loss"),
+        "g_loss": result.train.get("g_loss"),
+        "d_real": result.train.get("d_real"),
+        "d_fake": result.train.get("d_fake"),
+        "steps": result.step,
+        "epochs_done": result.step * cfg.batch_size / len(data.train),
+        "train_images": len(data.train),
+        "test_images": len(data.test),
+        "gif_frames": frames,
+        "parameters_g": sum(p.numel() for p in task.model.generator.parameters()),
+        "parameters_d": sum(p.numel() for p in task.model.discriminator.parameters()),
+    })
+    plots.plot_curves(run)
+    return summary
+
+
+def evaluate(cfg: Config, run, task: GANTask, data: Splits, device: torch.device) -> dict:
+    """Score --parzen-samples images from the scored generator: Parzen window, Fréchet distance, digit shares."""
     clock = time.perf_counter()
     gen = torch.Generator().manual_seed(cfg.seed + EVAL_SEED)
     samples = task.model.sample(cfg.parzen_samples, gen, net=task.sampler)  # (K, 784)
     test, val = pixels(data.test), pixels(data.val)
-    parzen = metrics.parzen_evaluate(samples.to(trainer.device), val[-cfg.parzen_val:], test)
+    parzen = metrics.parzen_evaluate(samples.to(device), val[-cfg.parzen_val:], test)
     run.timing["parzen_s"] = round(time.perf_counter() - clock, 1)
     clock = time.perf_counter()
-    clf = feature_classifier(cfg, run, data, trainer.device)
+    clf = metrics.feature_classifier(cfg, run, data.train, data.train_labels, device)
     run.timing["classifier_s"] = round(time.perf_counter() - clock, 1)
-    f_gen, digits = metrics.classify(clf, samples)
+    f_gen, digits = metrics.classify(clf, samples)  # (K, F), (K,)
     f_test, test_pred = metrics.classify(clf, test)
     f_val, _ = metrics.classify(clf, val)
     share, entropy = metrics.digit_shares(digits)
-    summary = {
+    plots.plot_parzen(run, parzen)
+    plots.plot_digits(run, share, metrics.digit_shares(test_pred)[0])
+    if run.enabled:
+        save_image_grid(samples[:64], run.path / "samples.png", f"GAN ({cfg.arch}): 64 samples G(z), z ~ N(0, I)")
+    return {
         "parzen_test_ll": parzen["ll"],
         "parzen_test_ll_se": parzen["se"],
         "parzen_sigma": parzen["sigma"],
@@ -323,81 +282,13 @@ def run(cfg: Config, run) -> dict:
         "digit_share_max": float(share.max()),
         "digit_entropy_bits": entropy,
         "classifier_test_accuracy": float((test_pred == data.test_labels).float().mean()),
-        "d_loss": result.train.get("d_loss"),
-        "g_loss": result.train.get("g_loss"),
-        "d_real": result.train.get("d_real"),
-        "d_fake": result.train.get("d_fake"),
-        "steps": result.step,
-        "epochs_done": result.step * cfg.batch_size / len(data.train),
-        "train_images": len(data.train),
-        "test_images": len(data.test),
         "samples_scored": cfg.parzen_samples,
-        "gif_frames": frames,
-        "parameters_g": sum(p.numel() for p in task.model.generator.parameters()),
-        "parameters_d": sum(p.numel() for p in task.model.discriminator.parameters()),
     }
-    plot_curves(run)
-    plot_parzen(run, parzen)
-    plot_digits(run, share, metrics.digit_shares(test_pred)[0])
-    if run.enabled:
-        from dlf.sampling import save_image_grid
-
-        save_image_grid(samples[:64], run.path / "samples.png", f"GAN ({cfg.arch}): 64 samples G(z), z ~ N(0, I)")
-    return summary
-
-
-# plots ---------------------------------------------------------------------------------------------------------
-
-def plot_curves(run) -> None:
-    """Left: the two losses; right: D's mean output on real and on generated images (1/2 at the equilibrium)."""
-    rows = run.read_metrics()
-    fig, axes = figure(ncols=2)
-    panels = ((("d_loss", "D loss"), ("g_loss", "G loss (non-saturating)")),
-              (("d_real", "D(x), real"), ("d_fake", "D(G(z)), generated")))
-    for ax, panel in zip(axes[0], panels):
-        for key, label in panel:
-            pts = [(r["step"], r["train_" + key]) for r in rows if r.get("train_" + key) is not None]
-            if pts:
-                ax.plot(*zip(*pts), label=label)
-        ax.set_xlabel("step")
-        ax.legend()
-    axes[0][0].axhline(2 * np.log(2), color="grey", ls=":", lw=1)  # L_D at D = 1/2 everywhere
-    axes[0][1].axhline(0.5, color="grey", ls=":", lw=1)
-    axes[0][1].set_ylim(0, 1)
-    axes[0][0].set_title("losses (dotted: 2 log 2, D guessing)")
-    axes[0][1].set_title("discriminator's output")
-    run.save_figure(fig, "curves")
-
-
-def plot_parzen(run, parzen: dict) -> None:
-    fig, axes = figure()
-    ax = axes[0][0]
-    ax.semilogx(metrics.PARZEN_SIGMAS.numpy(), parzen["val_curve"], "o-")
-    ax.axvline(parzen["sigma"], color="grey", ls=":")
-    ax.set_xlabel("window width sigma")
-    ax.set_ylabel("mean log-likelihood (nats)")
-    ax.set_title(f"Parzen window on validation images: sigma = {parzen['sigma']:.3f}")
-    run.save_figure(fig, "parzen")
-
-
-def plot_digits(run, share: torch.Tensor, test_share: torch.Tensor) -> None:
-    fig, axes = figure()
-    ax = axes[0][0]
-    ax.bar(np.arange(10) - 0.2, share.numpy(), 0.4, label="generated")
-    ax.bar(np.arange(10) + 0.2, test_share.numpy(), 0.4, label="test images", alpha=0.6)
-    ax.set_xticks(range(10))
-    ax.set_xlabel("digit, as the CNN reads it")
-    ax.set_ylabel("share")
-    ax.set_title("mode coverage: which digits the generator draws")
-    ax.axhline(0.1, color="grey", lw=0.8, ls="--")  # a uniform share
-    ax.set_ylim(0, 1.35 * float(max(share.max(), test_share.max())))  # room above the bars for the legend
-    ax.legend(loc="upper center", ncols=2)
-    run.save_figure(fig, "digits")
 
 
 def sample(run_dir, cfg: Config, opts) -> str:
     """`dlf sample`: images G(z) from the scored generator (the weight average), z ~ N(0, I), as a PNG grid."""
-    from dlf.sampling import load_weights, output_path, save_image_grid
+    from dlf.sampling import load_weights, output_path
 
     task = build(cfg)
     found = load_weights(run_dir, task, "gan")

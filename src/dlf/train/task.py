@@ -45,14 +45,14 @@ class TensorSource:
         return tuple(t[indices] for t in self.tensors)
 
 
-def make_optimizer(params, cfg) -> torch.optim.Optimizer:
-    """The optimizer named by cfg.optimizer, with cfg.lr, cfg.weight_decay and cfg.momentum."""
+def make_optimizer(params, cfg, betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Optimizer:
+    """The optimizer named by cfg.optimizer, with cfg.lr, cfg.weight_decay and cfg.momentum (Adam's `betas`)."""
     params = [p for p in params if p.requires_grad]
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(params, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(params, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay)
 
 
 class Task(nn.Module):
