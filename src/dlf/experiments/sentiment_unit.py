@@ -181,6 +181,9 @@ def run(cfg: Config, run) -> dict:
     encoded = [encode_known(vocab, PREFIX + s + SUFFIX) for s in sentences]
     features = (final_states if cfg.pool == "final" else mean_states)(model, [ids for ids, _ in encoded], device)
     run.timing["features_s"] = round(time.perf_counter() - start, 3)
+    if not np.isfinite(features).all():  # weights that diverged: stop before the probe's solver meets NaN
+        raise DlfError("the char-RNN's states on the MR sentences hold NaN or inf (its weights diverged); "
+                       "train it again with a lower --lr")
     start = time.perf_counter()
     readout = _probe.cross_validate(features, labels, sentences, cfg.folds, cfg.seed, cfg.l1_C, cpu_jobs(cfg),
                                     run.quiet)

@@ -14,6 +14,7 @@ the updates interleave differently from run to run (Hogwild), so the figures var
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from tqdm.auto import tqdm
 
 from dlf.config import BaseConfig, Range, Text
 from dlf.data.paths import find_file, locate
-from dlf.errors import DataError
+from dlf.errors import DataError, DlfError
 from dlf.plotting import figure
 from dlf.text.evaluate import (
     ANALOGY_FILE,
@@ -137,6 +138,10 @@ def train(cfg: Config, run, model: Word2Vec, ids: np.ndarray) -> float:
     start = time.perf_counter()
     for res in model.train(ids, cfg.epochs, cfg.learning_rate, cfg.threads):
         bar.update(res.words)
+        if not math.isfinite(res.loss):  # SGD blew up; stop before a plot or the PCA meets NaN vectors
+            bar.close()
+            raise DlfError(f"training diverged at word {res.words_done:,} of {total:,} (epoch {res.epoch + 1}): "
+                           f"the loss is {res.loss}; lower --lr (it was {cfg.learning_rate:g})")
         loss_sum, examples = loss_sum + res.loss, examples + res.examples
         if res.words_done >= next_log or res.words_done == total:
             loss = loss_sum / max(examples, 1)
@@ -145,6 +150,9 @@ def train(cfg: Config, run, model: Word2Vec, ids: np.ndarray) -> float:
             bar.set_postfix(loss=f"{loss:.3f}", lr=f"{res.lr:.4f}")
             loss_sum, examples, next_log = 0.0, 0, res.words_done + cfg.log_every
     bar.close()
+    if not np.isfinite(model.syn0).all():
+        raise DlfError(f"training diverged: the word vectors hold NaN or inf after {total:,} words; "
+                       f"lower --lr (it was {cfg.learning_rate:g})")
     seconds = time.perf_counter() - start
     run.timing.update(train_s=round(seconds, 3), words_per_s=round(total / max(seconds, 1e-9)))
     return loss

@@ -20,7 +20,7 @@ from dlf.rl import envs as rl_envs
 from dlf.rl.config import RLConfig
 from dlf.rl.policy import ActorCritic
 from dlf.rl.rollout import Collector, Rollout
-from dlf.train import Task
+from dlf.train import Task, TrainingDiverged
 
 EVAL_SEED = 1_000_000  # evaluation episodes start from seeds unlike any training seed
 
@@ -94,6 +94,9 @@ class Agent(Task):
 
     def optimizer_step(self, batch, trainer) -> dict[str, torch.Tensor]:
         rollout, metrics = self.learn(trainer)
+        if not torch.stack([p.isfinite().all() for p in self.parameters()]).all():  # before they act again
+            raise TrainingDiverged(f"training diverged at update {trainer.step + 1}: the policy's weights hold NaN "
+                                   "or inf; lower --lr or set --grad-clip")
         self.updates += 1
         self.episodes += len(rollout.episode_returns)
         step = trainer.step + 1
