@@ -21,6 +21,7 @@ from dlf.experiments import _char_units as units
 from dlf.experiments import char_rnn
 from dlf.models.charrnn import CharRNN
 from dlf.runner import execute
+from dlf.text.streams import StreamSource
 from dlf.text.vocab import Vocab
 from dlf.train import checkpoint
 from tests.helpers import execute_until_checkpoint
@@ -97,7 +98,7 @@ def test_one_vocab_class_serves_words_too():
 
 def test_streams_read_the_text_in_order_and_mark_each_streams_start():
     ids = torch.arange(1000)
-    src = char_rnn.StreamSource(ids, streams=4, seq_len=10)
+    src = StreamSource(ids, streams=4, seq_len=10)
     assert src.stream_len == 249 and src.chunks == 24 and len(src) == 96
     x0, fresh0 = src.get(torch.arange(0, 4))  # step 0: chunk 0 of every stream
     x1, fresh1 = src.get(torch.arange(4, 8))  # step 1: chunk 1

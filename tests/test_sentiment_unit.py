@@ -17,6 +17,7 @@ from dlf.errors import DataError
 from dlf.experiments import _probe
 from dlf.experiments import sentiment_unit as su
 from dlf.models.charrnn import CharRNN
+from dlf.text.vocab import Vocab
 
 GOOD = ["great", "wonderful", "brilliant", "moving"]
 BAD = ["awful", "terrible", "boring", "dull"]
@@ -141,7 +142,7 @@ def test_readout_finds_a_planted_unit_and_not_noise():
 
 
 def test_encode_maps_unseen_characters_to_a_space():
-    vocab = su.char_rnn.Vocab.from_text("ab \n")
+    vocab = Vocab.from_text("ab \n")
     ids, unknown = su.encode_known(vocab, "\nab<c")
     assert unknown == 2 and vocab.decode(ids) == "\nab  "
 

@@ -32,6 +32,7 @@ from dlf.experiments import _probe, _sentiment_plots, char_rnn
 from dlf.experiments._char_units import unit_page
 from dlf.models.charrnn import CharRNN
 from dlf.runtime import pick_device
+from dlf.text.vocab import Vocab
 
 PREFIX, SUFFIX = "\n", " "  # an MR sentence is read as a line of a review: "\n" + sentence + " "
 REVIEW_ORDER_SEED = 0  # the reviews are joined in one fixed shuffled order, whatever --seed is
@@ -92,7 +93,7 @@ def training_text(reviews: list[str]) -> tuple[str, np.ndarray]:
     return "\n".join(reviews[i] for i in order), order
 
 
-def encode_known(vocab: char_rnn.Vocab, text: str) -> tuple[torch.Tensor, int]:
+def encode_known(vocab: Vocab, text: str) -> tuple[torch.Tensor, int]:
     """Ids of `text`, a character the model never saw read as a space (or its first character); and how many."""
     unknown = set(vocab.missing(text))
     if not unknown:
@@ -138,7 +139,7 @@ def _batches(seqs: list[torch.Tensor], batch_size: int):
 
 
 # the model --------------------------------------------------------------------------------------------------
-def load_trained(path: str) -> tuple[CharRNN, char_rnn.Vocab, dict]:
+def load_trained(path: str) -> tuple[CharRNN, Vocab, dict]:
     """The model, vocabulary and validation bits per character of an earlier char-rnn or sentiment-unit run."""
     from dlf.runner import load_run_config
     from dlf.sampling import run_experiment
@@ -214,7 +215,7 @@ def held_out_reviews(reviews: list[str], labels: list[str], order: np.ndarray, c
 
 # plots ------------------------------------------------------------------------------------------------------
 @torch.no_grad()
-def unit_trace(model: CharRNN, vocab: char_rnn.Vocab, device, text: str, unit: int) -> np.ndarray:
+def unit_trace(model: CharRNN, vocab: Vocab, device, text: str, unit: int) -> np.ndarray:
     """The unit's value after each character of `text` (read after PREFIX, from a zero state): (len(text),)."""
     ids, _ = encode_known(vocab, PREFIX + text)
     return model.hidden_states(ids[None].to(device))[0, len(PREFIX):, unit].float().cpu().numpy()
