@@ -265,6 +265,9 @@ def test_inspect_writes_an_escaped_coloured_page(trained, tmp_path, capsys):
     assert main(["inspect", str(run.path), "--unit", "32"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--unit 32 is out of range" in err[0] and "0 to 31" in err[0]
+    other, _ = execute("activations", out=tmp_path / "act", quiet=True)  # the registry says it has no units
+    assert main(["inspect", str(other.path), "--unit", "0"]) == 2
+    assert "is a 'activations' run; inspect the folder of a char-rnn" in capsys.readouterr().err
 
 
 def test_properties_and_correlations_find_a_planted_unit():
