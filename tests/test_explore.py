@@ -318,6 +318,7 @@ def test_explore_refuses_a_bad_or_busy_port(capsys):
 
 
 # two sessions through the browser's protocol -----------------------------------------------------------------
+@pytest.mark.slow  # a server and two sessions training for 1.5 s
 def test_two_sessions_train_independently_within_bounds_and_bad_values_are_one_line(capfd, caplog):
     pytest.importorskip("gradio", reason="the explorer needs gradio: pip install 'dlf[explore]'")
     import json
@@ -367,6 +368,7 @@ def test_two_sessions_train_independently_within_bounds_and_bad_values_are_one_l
     assert mine and all(n.endswith("_link") for n in mine)  # the links only: no endpoint that carries a State
 
 
+@pytest.mark.slow  # starts a Python with torch: seconds
 def test_worker_processes_share_training_fairly_and_hand_the_network_back():
     from dlf.explore.workers import Pool
 
