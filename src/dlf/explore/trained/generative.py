@@ -72,7 +72,7 @@ def vae_page(runs: list[RunInfo]) -> tuple:
             pic = gr.update(value=np.rint(255 * (1 - grid)).astype(np.uint8), visible=True)
         else:
             pic = gr.update(visible=False)
-        return (*shown, pic, f"{summary_line(info, ())}; latent dimensions: {model.latent}")
+        return (*shown, pic, f"{summary_line(info)}; latent dimensions: {model.latent}")
 
     def click(label, evt: gr.SelectData):
         x, y = evt.index  # pixels of the manifold image, (0, 0) top left
@@ -119,7 +119,7 @@ def images_page(runs: list[RunInfo], limits: Limits) -> None:
             images = models.pixelcnn_samples(model, int(n_), int(seed_ or 0))
         took = time.perf_counter() - start
         return (_img(models.mosaic(images), 3, "samples", n=len(images), seed=int(seed_ or 0)),
-                f"{len(images)} samples from {summary_line(info, ())} in {took:.2f} s")
+                f"{len(images)} samples from {summary_line(info)} in {took:.2f} s")
 
     go.click(guarded(sample, 2), [run, seed, n], [grid, status], api_name=False, **widgets.QUIET)
 
@@ -177,7 +177,7 @@ def rl_page(runs: list[RunInfo]) -> tuple:
         ret = info.summary.get("gif_return")
         note = f"filmed episode: return {ret:g}" if isinstance(ret, (int, float)) else "filmed episode"
         return (_embed(info.path / "episode.gif", "image/gif", "rl-gif"),
-                _embed(info.path / "curves.png", "image/png", "rl-curve"), f"{summary_line(info, ())}; {note}")
+                _embed(info.path / "curves.png", "image/png", "rl-curve"), f"{summary_line(info)}; {note}")
 
     def play(label, seed_):
         from dlf.plotting import save_gif

@@ -74,7 +74,7 @@ def run_choice(page: str, runs: list[RunInfo], label: str = "run") -> gr.Dropdow
     return gr.Dropdown([i.label for i in runs], value=runs[0].label, label=label, elem_id=f"{page}-run")
 
 
-def summary_line(info: RunInfo, keys: tuple[str, ...]) -> str:
+def summary_line(info: RunInfo) -> str:
     from dlf.report import headline
 
     return f"`{info.path}`: {headline(info.experiment, info.summary)}" if info.summary else f"`{info.path}`"
@@ -110,7 +110,7 @@ def handwriting(runs: list[RunInfo]) -> None:
     gr.Markdown("Draw a digit. Every MNIST classifier found shows its class probabilities as you draw; the arrows "
                 "move the digit one pixel (the arrow keys too, once you click the canvas). A CNN's answer should "
                 "survive shifts that throw an MLP off: translation invariance, live.\n\n"
-                + "\n".join(f"- {summary_line(i, ())}" for i in runs)
+                + "\n".join(f"- {summary_line(i)}" for i in runs)
                 + (f"\n\n({len(left_out)} more classifier runs found; give --runs a folder with fewer to see "
                    "them.)" if left_out else ""))
     gr.HTML(value="", html_template=canvas.TEMPLATE, css_template=canvas.CSS, js_on_load=canvas.JS,
