@@ -150,9 +150,12 @@ def drag_session(s: Session, app: App, args: argparse.Namespace, start: threadin
             value = round(-4.0 + (k * 0.1 + s.index * 0.37) % 8.0, 1)
             elem, trigger = ("vae-z1", "change") if args.mode == "gallery" else ("neuron-w1", "input")
             value = round(value * 0.75, 2) if args.mode == "gallery" else value  # z1 lies in [-3, 3]
-            for kind, line in tab.events(elem, trigger, {elem: value}):
-                if kind == "error":
-                    s.errors.append(f"event failed: {line[:150]!r}")
+            if app.event(elem, trigger)[2]:  # queued: the answer comes on the event stream
+                for kind, line in tab.events(elem, trigger, {elem: value}):
+                    if kind == "error":
+                        s.errors.append(f"event failed: {line[:150]!r}")
+            elif "data-plot" not in str(tab.call(elem, trigger, {elem: value}).get("data", "")):
+                s.errors.append("an answer without its figure")
             s.trips.append(time.perf_counter() - sent)
             s.updates, k = s.updates + 1, k + 1
             time.sleep(max(0.0, sent + 0.05 - time.perf_counter()))

@@ -34,12 +34,12 @@ class App:
         self.by_elem = {c.get("props", {}).get("elem_id"): c["id"] for c in cfg["components"]}
         self.deps = cfg["dependencies"]
 
-    def event(self, elem_id: str, trigger: str) -> tuple[int, list[int]]:
-        """(fn_index, input component ids) of the event that `trigger` ('click', 'input' ...) on elem_id fires."""
+    def event(self, elem_id: str, trigger: str) -> tuple[int, list[int], bool]:
+        """(fn_index, input ids, queued) of the event that `trigger` ('click', 'input' ...) on elem_id fires."""
         cid = self.by_elem[elem_id]
         for index, dep in enumerate(self.deps):
             if [cid, trigger] in [list(t) for t in dep["targets"]]:
-                return dep.get("id", index), dep["inputs"]
+                return dep.get("id", index), dep["inputs"], dep.get("queue") is not False
         raise KeyError(f"no {trigger} event on #{elem_id}")
 
     def inputs(self, ids: list[int], values: dict[str, object]) -> list:
@@ -68,11 +68,21 @@ class Session:
             return json.loads(r.read())
 
     def fire(self, elem_id: str, trigger: str, values: dict[str, object] | None = None) -> str:
-        """Send an event without waiting for its answer (Stop, say); its event id."""
-        fn, ids = self.app.event(elem_id, trigger)
-        return self._post("gradio_api/queue/join", {
+        """Send an event without waiting for its answer (Stop, say); its event id ('' if not queued)."""
+        fn, ids, queued = self.app.event(elem_id, trigger)
+        body = {"data": self.app.inputs(ids, values or {}), "fn_index": fn, "session_hash": self.hash,
+                "event_data": None, "trigger_id": None}
+        if not queued:  # answered at once, as the browser posts it
+            self._post("gradio_api/run/predict", body)
+            return ""
+        return self._post("gradio_api/queue/join", body).get("event_id", "")
+
+    def call(self, elem_id: str, trigger: str, values: dict[str, object] | None = None) -> dict:
+        """Run an event that is not queued (queue=False) and return its answer."""
+        fn, ids, _ = self.app.event(elem_id, trigger)
+        return self._post("gradio_api/run/predict", {
             "data": self.app.inputs(ids, values or {}), "fn_index": fn, "session_hash": self.hash,
-            "event_data": None, "trigger_id": None}).get("event_id", "")
+            "event_data": None, "trigger_id": None})
 
     def events(self, elem_id: str, trigger: str, values: dict[str, object] | None = None
                ) -> Iterator[tuple[str, bytes]]:

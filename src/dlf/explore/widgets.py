@@ -108,6 +108,6 @@ def redraw_page(page: str, fields: Sequence[Field], render, text_id: str, event:
     def draw(data: dict) -> tuple[str, str]:
         return render(read(fields, comps, data))
 
-    for c in comps:
-        getattr(c, event)(draw, set(comps), [fig, text], api_name=False, **LIVE)
+    for c in comps:  # a redraw takes a few ms: answered at once, without the queue's event stream
+        getattr(c, event)(draw, set(comps), [fig, text], api_name=False, queue=False, **LIVE)
     return {"fields": fields, "comps": comps, "refresh": (draw, set(comps), [fig, text])}
