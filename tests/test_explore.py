@@ -255,8 +255,10 @@ def test_classification_trains_and_a_bad_layer_spec_is_refused():
     out = list(classify.train_frames(state, v, Limits(max_steps=400)))
     assert state.net.steps >= 400 and state.train_curve.values[-1] < 0.7 * state.train_curve.values[0]
     assert "step limit" in out[-1][1]
+    net = state.net
     fig, text = classify.reset(state, v | {"hidden": "4, 99"})
-    assert "⚠" in text and "at most" in text
+    assert "⚠" in text and "at most" in text and state.net is net  # the network, and its figure, stay
+    assert f'data-step="{net.steps}"' in fig
 
 
 def test_classification_figure_shows_every_unit_and_weight_and_edits_one():

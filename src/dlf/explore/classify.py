@@ -257,13 +257,16 @@ def train_frames(state: CState, v: dict, limits: Limits):
 
 
 def reset(state: CState, v: dict) -> tuple[str, str]:
+    """A fresh network for the settings; a bad setting keeps the network (and so the figure) as it was."""
     state.stop.set()
     _tune(state, v)
     with state.lock:
+        before = state.net, state.key, state.train_curve, state.test_curve
         state.net, state.key = None, ()
         try:
             ensure_net(state, v)
         except DlfError as exc:
+            state.net, state.key, state.train_curve, state.test_curve = before
             return render(state, f"⚠ {exc}")
         return render(state, "ready: press Train or Step")
 
