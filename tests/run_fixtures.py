@@ -71,3 +71,29 @@ def make_broken(root: Path) -> dict[str, Path]:
     (folders["unknown"] / "config.json").write_text('{"experiment": "teleport"}', encoding="utf-8")
     (folders["half"] / "config.json").write_text('{"experiment": "mnist-cnn", "seed": 0}', encoding="utf-8")
     return folders
+
+
+class TinyRuns:
+    """One folder of tiny runs for the whole test session, each trained the first time a test asks for it."""
+
+    def __init__(self, base: Path):
+        from tests.fixtures import make_mnist_fixture
+
+        self.data = make_mnist_fixture(base / "data", n_train=300, n_test=60)
+        self.root = base / "runs"
+        self.broken = make_broken(self.root)
+        self._made: dict[str, Path] = {}
+
+    def get(self, *kinds: str) -> dict[str, Path]:
+        """{kind: run folder} for `kinds`, training those not made yet (on one thread, as the tests' CPUs are few)."""
+        import torch
+
+        missing = tuple(k for k in kinds if k not in self._made)
+        if missing:
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                self._made.update(make_runs(self.root, self.data, missing))
+            finally:
+                torch.set_num_threads(threads)
+        return {k: self._made[k] for k in kinds}

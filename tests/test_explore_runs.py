@@ -10,23 +10,15 @@ import torch
 
 from dlf.errors import DlfError
 from dlf.explore.trained import models, scan
-from tests.fixtures import make_mnist_fixture
-from tests.run_fixtures import make_broken, make_runs
 
 pytestmark = pytest.mark.slow  # trains seven tiny runs (about 15 s of CPU)
 KINDS = ("mnist-mlp", "char-rnn", "vae", "pixelcnn", "gan", "word2vec", "cartpole")
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    base = tmp_path_factory.mktemp("explore-runs")
-    data = make_mnist_fixture(base / "data", n_train=300, n_test=60)
-    make_runs(base / "runs", data, KINDS)
-    make_broken(base / "runs")
-    yield base / "runs"
-    torch.set_num_threads(threads)
+def root(tiny_runs):
+    tiny_runs.get(*KINDS)
+    return tiny_runs.root
 
 
 @pytest.fixture(scope="module")

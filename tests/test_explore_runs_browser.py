@@ -23,8 +23,6 @@ if not Path(CHROMIUM).exists():
                 allow_module_level=True)
 
 from dlf.explore.server import free_port  # noqa: E402
-from tests.fixtures import make_mnist_fixture  # noqa: E402
-from tests.run_fixtures import make_broken, make_runs  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -38,22 +36,15 @@ serve(port=int(sys.argv[1]), quiet=True, runs=sys.argv[2])
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("explore-runs")
-    data = make_mnist_fixture(root / "data", n_train=300, n_test=60)
-    made = make_runs(root / "runs", data, ("mnist-mlp", "mnist-cnn", "char-rnn", "vae"))
-    torch.set_num_threads(threads)
-    return root / "runs", made, make_broken(root / "runs"), data
+def runs(tiny_runs):
+    tiny_runs.get("mnist-mlp", "mnist-cnn", "char-rnn", "vae")
+    return tiny_runs.root, tiny_runs.data
 
 
 @pytest.fixture(scope="module")
 def server(runs):
     port = free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "DLF_DATA_DIR": str(runs[3])}
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "DLF_DATA_DIR": str(runs[1])}
     proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(runs[0])], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, env=env)
     url = f"http://127.0.0.1:{port}/"

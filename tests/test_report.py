@@ -10,21 +10,11 @@ import pytest
 from dlf.cli import main
 from dlf.report import command, headline
 from dlf.rundir import format_summary
-from tests.fixtures import make_mnist_fixture
-from tests.run_fixtures import make_runs
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("report")
-    data = make_mnist_fixture(root / "data", n_train=300, n_test=60)
-    made = make_runs(root / "runs", data, ("mnist-mlp", "mnist-cnn"))
-    torch.set_num_threads(threads)
-    return made
+def runs(tiny_runs):
+    return tiny_runs.get("mnist-mlp", "mnist-cnn")
 
 
 def test_headline_says_the_main_figure_the_length_and_the_time_in_words():
