@@ -56,3 +56,19 @@ def test_a_missing_data_set_leaves_nothing_behind(tmp_path, monkeypatch):
     with pytest.raises(DlfError, match="mnist"):
         tour2(tmp_path / "t", scale="tiny", quiet=True, data_dir=tmp_path / "nothing", stops=STOPS[:1])
     assert not (tmp_path / "t").exists()
+
+
+def test_cli_dispatches_part_2_report_and_explore_runs(tmp_path, monkeypatch, capsys):
+    import dlf.explore.server
+    import dlf.tour2
+    from dlf.cli import main
+
+    calls = {}
+    monkeypatch.setattr(dlf.tour2, "tour2", lambda **kw: calls.setdefault("tour2", kw))
+    monkeypatch.setattr(dlf.explore.server, "serve", lambda *a, **kw: calls.setdefault("serve", (a, kw)))
+    assert main(["tour", "--part", "2", "--out", str(tmp_path / "t"), "--seed", "3"]) == 0
+    assert calls["tour2"] == {"out": str(tmp_path / "t"), "seed": 3}
+    assert main(["explore", "--runs", str(tmp_path)]) == 0
+    assert calls["serve"][1]["runs"] == str(tmp_path)
+    assert main(["tour", "--part", "3"]) == 2
+    assert "--part" in capsys.readouterr().err
