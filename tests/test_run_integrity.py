@@ -160,11 +160,13 @@ def test_weights_for_sampling_come_from_the_newest_good_checkpoint(finished, tmp
                        load_file(str(used / "tensors.safetensors"))["model.model.weight"])
 
 
-def test_a_kept_checkpoint_of_one_still_keeps_two(tmp_path):
-    cfg = TrainConfig(epochs=2, batch_size=32, ckpt_every=4, keep_checkpoints=1, device="cpu")
-    run = Run.create(tmp_path / "run", "{}")
-    Trainer(cfg, run, Linear(), linear_data()).fit()
-    assert [p.name for p in checkpoint.complete(tmp_path / "run" / "checkpoints")] == [PREVIOUS, LAST]
+def test_at_least_two_checkpoints_are_kept(tmp_path):
+    with pytest.raises(DlfError, match="--keep-checkpoints must be in"):
+        TrainConfig(keep_checkpoints=1).validate()
+    task, opt = Linear(), {}
+    for step in (4, 8, 12):
+        checkpoint.save(tmp_path, step, task, opt, {}, keep=1)
+    assert [p.name for p in checkpoint.complete(tmp_path)] == ["step-00000008", "step-00000012"]
 
 
 def test_a_torn_last_metrics_line_is_dropped_but_garbage_is_an_error(tmp_path):

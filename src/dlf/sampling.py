@@ -88,13 +88,14 @@ def sample(run_dir: str | os.PathLike, opts: SampleOptions) -> str:
 
 
 def load_weights(run_dir: Path, model: torch.nn.Module, name: str) -> Path:
-    """Load the latest checkpoint of a run into `model` (a Task); a one-line error when there is none."""
+    """Load the newest good checkpoint of a run into `model` (a Task) and return it (a damaged newest one is
+    reported and the one before used); a one-line error when there is none."""
     found = checkpoint.latest(Path(run_dir) / "checkpoints")
     if found is None:
         raise DlfError(f"{run_dir} holds no checkpoint; train it with 'dlf run {name} --out {run_dir}' "
                        f"or finish it with 'dlf run {name} --resume {run_dir}'")
     try:
-        checkpoint.load_weights(found, model)
+        found = checkpoint.load_weights(found, model)
     except (OSError, ValueError, RuntimeError) as exc:
         raise DlfError(f"checkpoint {found} is unreadable ({type(exc).__name__}); delete it or train again") from None
     return found

@@ -42,8 +42,9 @@ class TrainConfig(BaseConfig):
     """Evaluate on the validation set every N steps (0: once per epoch)."""
     ckpt_every: Annotated[int, Range(1, BIG)] = 500
     """Write a checkpoint every N steps (and always at the end)."""
-    keep_checkpoints: Annotated[int, Range(1, 1000)] = 2
-    """How many recent checkpoints to keep."""
+    keep_checkpoints: Annotated[int, Range(2, 1000)] = 2
+    """How many recent checkpoints to keep (at least 2: if the newest is found damaged, resuming uses the one
+    before)."""
     amp: bool = True
     """Mixed precision on GPU (bf16 where supported, else fp16 with loss scaling); ignored on CPU."""
     compile: bool = False
