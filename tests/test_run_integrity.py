@@ -218,6 +218,8 @@ def test_random_bytes_in_the_weights_are_not_accepted(mnist_run, tmp_path, capsy
     with open(ckpt / "tensors.safetensors", "r+b") as fh:
         fh.seek(start)
         fh.write(os.urandom(2000))
+    for output in ("summary.json", "timing.json", "curves.png"):  # outputs, written again: their damage is harmless
+        random_bytes(path / output)
     capsys.readouterr()
     assert main(["run", "mnist-mlp", "--resume", str(path), "--data-dir", str(data), "--quiet"]) == 0
     err = capsys.readouterr().err.strip().splitlines()
@@ -228,6 +230,7 @@ def test_random_bytes_in_the_weights_are_not_accepted(mnist_run, tmp_path, capsy
 @pytest.mark.parametrize("name, damage, words", [
     ("metrics.jsonl", lambda p: p.write_bytes(p.read_bytes() + os.urandom(500)), "metrics.jsonl"),
     ("metrics.jsonl", garble, "metrics.jsonl line"),
+    ("metrics.jsonl", zero_fill, "metrics.jsonl"),
     ("config.json", lambda p: p.write_bytes(p.read_bytes() + os.urandom(500)), "config.json"),
     ("config.json", lambda p: p.write_text(p.read_text().replace('"hidden": 16', '"hidden": "many"')),
      "config.json"),
