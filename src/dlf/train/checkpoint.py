@@ -256,7 +256,7 @@ def load_newest_good(folder: Path, restore: Callable[[Path], T], move_aside: boo
                 os.rename(bad, aside)
                 note = f" (moved aside to {aside.name})"
             if not quiet:
-                print(f"warning: checkpoint {bad} is damaged: {exc}{note}; using {path.name}", file=sys.stderr)
+                print(f"dlf: warning: checkpoint {bad} is damaged: {exc}{note}; using {path.name}", file=sys.stderr)
         return path, value
     if damaged:
         tried = "; ".join(f"{p.name} ({exc})" for p, exc in damaged)
