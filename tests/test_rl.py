@@ -215,13 +215,14 @@ def test_ppo_solves_cartpole(tmp_path):
 
 
 def test_reinforce_improves_its_return(tmp_path):
-    run, _ = runner.execute("cartpole", Config(algo="reinforce", env_steps=4000, eval_every=10**6, eval_episodes=5,
+    """6,000 steps: the sampled episodes last 1.6 to 2.2 times as long as at the start (seeds 0-3 on this CPU)."""
+    run, _ = runner.execute("cartpole", Config(algo="reinforce", env_steps=6000, eval_every=10**6, eval_episodes=5,
                                                threads=1, gif=False), out=tmp_path / "r", quiet=True)
     returns = [r["episode_return"] for r in Run(run.path / "seed-0").read_metrics() if "episode_return" in r]
-    assert len(returns) >= 12
+    assert len(returns) >= 16
     first, last = np.mean(returns[:4]), np.mean(returns[-4:])  # each: 4 updates x 8 episodes
     assert first < 30  # a random policy drops the pole after about 22 steps
-    assert last > 1.2 * first
+    assert last > 1.3 * first
 
 
 def test_play_evaluates_the_saved_agent_and_writes_a_gif(tmp_path, capsys):
