@@ -148,7 +148,7 @@ def median_ratio(pairs: list[tuple[Measurement, Measurement]], key: str) -> floa
 
 
 def machine() -> str:
-    """The CPU model, core count and OS, in one line."""
+    """The CPU model, core count and OS, and the GPUs nvidia-smi lists, in one line."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -157,7 +157,14 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}"
+    gpus = ""
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+                             text=True, timeout=10).stdout.split("\n")
+        gpus = "; GPU: " + ", ".join(g.strip() for g in out if g.strip()) if any(g.strip() for g in out) else ""
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}{gpus}"
 
 
 def load() -> str:

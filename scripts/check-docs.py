@@ -12,11 +12,11 @@ Three checks, over README.md and docs/*.md:
    running anything, in a scratch folder where the relative paths the command names exist (a parse must not fail
    because `runs/cnn` has not been made yet). A renamed option or experiment, or a value the config refuses, is
    reported with the file and line.
-2. Provenance. Every table of figures (a table with a decimal, a percentage, a thousands separator or a time in a
-   cell) must have, in the table or the text between it and the previous heading or table, or in the paragraph
-   right after it: the command (inline code or a bash block naming `dlf` or `benchmarks/`), the machine ("2-core",
-   "CPU", "GPU", "H200" ...) and the date (YYYY-MM-DD). A table of numbers that are not measurements (a catalogue's
-   download sizes, a page's limits) says so with `<!-- check-docs: not measured -->` on a line right above it.
+2. Provenance. Every table of figures (a table with a decimal, a percentage, a thousands separator or a time in
+   two cells or more) must have, in the table or the text between it and the previous heading or table, or in the
+   paragraph right after it: the command (inline code or a bash block naming `dlf` or `benchmarks/`), the machine
+   ("2-core", "CPU", "GPU", "H200" ...) and the date (YYYY-MM-DD). A table of numbers that are not measurements (a
+   catalogue's download sizes, a page's limits) says so with `<!-- check-docs: not measured -->` right above it.
 3. Figures. A comment in the markdown ties a command to the figures below it:
 
        <!-- check-docs fast: dlf run cartpole --seeds 1 --threads 1 => seed0_solve_env_steps -->
@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIGURE = re.compile(r"\d\.\d|\d%|\d,\d{3}\b|\b\d+(\.\d+)? ?(s|ms|MB|MiB|GB|GiB|min|minutes)\b")
 DATE = re.compile(r"\b20\d\d-\d\d-\d\d\b")
 MACHINE = re.compile(r"2-core|\bCPUs?\b|\bGPUs?\b|H200|machine", re.I)
-COMMAND = re.compile(r"`(\.venv/bin/)?(dlf|python|torchrun|DLF_DATA_DIR=\S+ \S+)\b[^`]*`|benchmarks/\w+\.py")
+COMMAND = re.compile(r"`([A-Z_]+=\S+ )*(\.venv/bin/)?(dlf|python|torchrun)\b[^`]*`|benchmarks/\w+\.py")
 MARKER = re.compile(r"<!--\s*check-docs\s+(fast|slow):\s*(.+?)\s*=>\s*(.+?)\s*-->")
 NOT_MEASURED = "<!-- check-docs: not measured -->"  # before a table of numbers that are not measurements (sizes)
 SEPARATOR = re.compile(r"^\|(\s*:?-+:?\s*\|)+\s*$")
@@ -246,7 +246,8 @@ def check_provenance(path: Path, lines: list[str]) -> list[Problem]:
     for k, (first, last) in enumerate(spans):
         body = lines[first + 2:last + 1]
         cells = [c for row in body for c in row.split("|") if "![" not in c]
-        if not any(FIGURE.search(c) for c in cells) or any(NOT_MEASURED in x for x in lines[max(0, first - 3):first]):
+        if sum(bool(FIGURE.search(c)) for c in cells) < 2 or \
+                any(NOT_MEASURED in x for x in lines[max(0, first - 3):first]):
             continue
         start = spans[k - 1][1] + 1 if k else 0
         for i in range(first - 1, start - 1, -1):

@@ -35,6 +35,15 @@ def test_the_docs_commands_parse_and_their_tables_say_command_machine_and_date()
     assert not problems, "\n".join(map(str, problems))
 
 
+@pytest.mark.slow
+def test_the_docs_fast_figures_reproduce():
+    """The `check-docs fast` comments in the docs: each command reruns in seconds and gives the figures shown."""
+    problems = []
+    for path in D.doc_files():
+        problems += D.check_figures(path, path.read_text(encoding="utf-8").splitlines(), {"fast"})
+    assert not problems, "\n".join(map(str, problems))
+
+
 def test_commands_that_no_longer_parse_are_reported(tmp_path):
     text = "\n".join(["```bash",
                       "dlf run linreg --no-such-option 3          # a renamed option",
@@ -54,14 +63,16 @@ def test_commands_that_no_longer_parse_are_reported(tmp_path):
 
 
 def test_a_table_of_figures_needs_command_machine_and_date(tmp_path):
-    table = "| run | accuracy |\n| --- | ---: |\n| `dlf run neuron` | 97.5% |\n"
+    table = "| run | accuracy | loss |\n| --- | ---: | ---: |\n| `dlf run neuron` | 97.5% | 0.051 |\n"
     bare = problems_in(tmp_path, "## Results\n\nWe measured:\n\n" + table)
     assert len(bare) == 1 and all(w in bare[0] for w in ("machine", "date"))
     assert "command" not in bare[0]  # the table names its command
     full = "## Results\n\nOn the 2-core development CPU, 2026-12-01:\n\n" + table
     assert problems_in(tmp_path, full) == []
-    words = "## Files\n\n| file | what |\n| --- | --- |\n| `summary.json` | the final figures |\n"
-    assert problems_in(tmp_path, words) == []  # no figures, nothing to date
+    words = "## Files\n\n| file | what |\n| --- | --- |\n| `summary.json` | the final figures, e.g. 97.5% |\n"
+    assert problems_in(tmp_path, words) == []  # one number in a sentence is not a table of figures
+    sizes = "## Data\n\n" + D.NOT_MEASURED + "\n| name | size |\n| --- | ---: |\n| a | 1.5 MB |\n| b | 2.5 MB |\n"
+    assert problems_in(tmp_path, sizes) == []  # said not to be measurements
 
 
 @pytest.mark.slow
