@@ -2,8 +2,9 @@
 
 Tiny trained runs (tests.run_fixtures: a few steps on generated digits and a generated play) and some broken
 folders go into a runs folder; `dlf explore --runs DIR` serves them in its own process. The tests draw a stroke and
-move it (the predictions change), sample text (it streams in), move a VAE latent slider (the image changes) and
-read the reason a broken folder is refused. Screenshots go to test-artifacts/explore/trained-<page>.png.
+move it (the predictions change), sample text (it streams in), move a VAE latent slider (the image changes), have a
+PixelCNN complete a drawn top half, and read the reason a broken folder is refused. Screenshots go to
+test-artifacts/explore/runs-<page>.png.
 """
 
 import os
@@ -37,7 +38,7 @@ serve(port=int(sys.argv[1]), quiet=True, runs=sys.argv[2])
 
 @pytest.fixture(scope="module")
 def runs(tiny_runs):
-    tiny_runs.get("mnist-mlp", "mnist-cnn", "char-rnn", "vae")
+    tiny_runs.get("mnist-mlp", "mnist-cnn", "char-rnn", "vae", "pixelcnn")
     return tiny_runs.root, tiny_runs.data
 
 
@@ -156,3 +157,19 @@ def test_moving_a_latent_slider_redraws_the_vae_digit(page):
     assert page.locator("#vae-image img").get_attribute("src") != before
     assert page.locator("#vae-manifold img").count() == 1  # a 2-D latent shows its manifold
     screenshot(page, "vae")
+
+
+def test_pixelcnn_completes_a_drawn_top_half_row_by_row(page):
+    open_tab(page, "GAN & PixelCNN")
+    pad = page.locator("#pad-canvas")
+    pad.wait_for()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 112, box["y"] + 30)
+    page.mouse.down()
+    for k in range(10):  # a stroke down the top half
+        page.mouse.move(box["x"] + 112, box["y"] + 30 + 8 * k)
+    page.mouse.up()
+    page.click("#pad-go")
+    page.wait_for_function("() => document.querySelector('#pad-note')?.dataset.rows === '14'")
+    assert page.inner_text("#pad-note") == "rows drawn: 14 of 14"
+    screenshot(page, "pixelcnn")

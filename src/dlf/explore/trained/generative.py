@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ import torch
 from dlf.errors import DlfError
 from dlf.explore import widgets
 from dlf.explore.session import Limits
-from dlf.explore.trained import models
+from dlf.explore.trained import canvas, models
 from dlf.explore.trained.pages import guarded, pick, run_choice, summary_line
 from dlf.explore.trained.scan import RunInfo
 
@@ -134,6 +135,21 @@ def pixelcnn_completion(runs: list[RunInfo]) -> None:
         fill = gr.Button("Complete its bottom half", elem_id="images-complete")
     completion = gr.HTML(elem_id="images-completion")
     status = gr.Markdown(elem_id="complete-status")
+
+    def complete_drawn(request: str) -> dict:
+        """The pad's server function: {pixels, run, seed} as JSON -> the drawing's top half completed by that
+        run, as 784 zeros and ones (or the reason it cannot be)."""
+        try:
+            asked = json.loads(str(request)[:10_000])
+            model = models.load(pick(runs, str(asked.get("run"))))
+            x = models.decode_pixels(str(asked.get("pixels"))).reshape(-1).float() / 255
+            return {"pixels": models.pixelcnn_complete(model, x, int(float(asked.get("seed") or 0))).int().tolist()}
+        except (DlfError, ValueError, TypeError, AttributeError) as exc:
+            return {"error": html.escape(str(exc))}
+
+    gr.Markdown("Or draw the top half of a digit yourself:")
+    gr.HTML(value="", html_template=canvas.PAD_TEMPLATE, css_template=canvas.CSS, js_on_load=canvas.PAD_JS,
+            server_functions=[complete_drawn], elem_id="pad")
 
     def complete(label, index, seed_):
         info = pick(runs, label)
