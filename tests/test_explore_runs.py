@@ -66,7 +66,7 @@ def test_classifier_probabilities_sum_to_one_and_follow_a_shifted_digit(infos):
 
         expected = torch.softmax(task.model(normalize(image[None])), -1)[0]
     assert torch.allclose(torch.tensor(p0), expected, atol=1e-6)
-    for bad in ("not base64!", base64.b64encode(b"short").decode()):
+    for bad in ("not base64!", base64.b64encode(b"short").decode(), "A" * 10_000_000):
         with pytest.raises(DlfError):
             models.decode_pixels(bad)
 

@@ -138,6 +138,8 @@ def mosaic(images: torch.Tensor, cols: int = 8, pad: int = 1) -> np.ndarray:
 
 def decode_pixels(data: str) -> torch.Tensor:
     """The canvas's compact form: 784 pixels as base64 bytes 0..255, row by row -> uint8 (28, 28)."""
+    if len(data) > 4 * (SIDE * SIDE + 2) // 3 + 4:  # refuse a huge string before decoding it
+        raise DlfError(f"a drawing has {SIDE * SIDE} pixels (got a {len(data):,}-character string)")
     try:
         raw = base64.b64decode(data, validate=True)
     except ValueError:
