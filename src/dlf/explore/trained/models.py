@@ -263,6 +263,8 @@ def pixelcnn_complete(model, image: torch.Tensor, seed: int) -> torch.Tensor:
 
 # word2vec --------------------------------------------------------------------------------------------------------
 def parse_words(text: str) -> list[str]:
+    if len(text) > 50 * MAX_WORDS:
+        raise DlfError(f"too long a list of words ({len(text):,} characters); give at most {MAX_WORDS} words")
     words = [w for w in text.replace(",", " ").split() if w]
     if len(words) > MAX_WORDS:
         raise DlfError(f"too many words ({len(words)}); give at most {MAX_WORDS}")
