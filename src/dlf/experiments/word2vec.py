@@ -1,8 +1,9 @@
 """Experiment `word2vec`: unsupervised word vectors, learned by predicting the words around each word.
 
 Skip-gram or CBOW with negative sampling (Mikolov et al. 2013) on a corpus of space-separated words, by default text8
-(17 M words of Wikipedia, `dlf data download text8`), or any file given with --corpus. The maths and the SGD kernel are in dlf.text.w2v, the vocabulary and the two
-word distributions in dlf.text.vocab, the scores in dlf.text.evaluate. word2vec is shallow and has its own SGD
+(17 M words of Wikipedia, `dlf data download text8`), or any file given with --corpus. The maths and the SGD kernel
+are in dlf.text.w2v, the vocabulary and the two word distributions in dlf.text.vocab, the scores in
+dlf.text.evaluate. word2vec is shallow and has its own SGD
 kernel (compiled by numba, run by `--threads` threads at once), so it does not use the deep-model Trainer.
 
 The run folder gets vectors.safetensors + vocab.json (read back by `dlf neighbors` and `dlf analogy`), vectors.txt in
