@@ -8,7 +8,9 @@ that a machine that gets busier or quieter during the run slows both sides alike
 - `wall_s`: the wall time of the whole process, start-up and imports included;
 - `peak_rss_mb`: the peak resident memory in MiB, as the kernel reports it to `wait4` when the process ends, which
   is what `/usr/bin/time -v` prints as "Maximum resident set size": the largest RSS reached by the process or by
-  any descendant it waited for. Both sides are measured the same way, whatever they do inside.
+  any descendant it waited for. Like /usr/bin/time, a small launcher process starts the command (see LAUNCHER), so
+  the figure never includes this process's own memory. Both sides are measured the same way, whatever they do
+  inside.
 
 `report` prints a markdown table: each run's figures, each pair's ratio (dlf / peer) for every figure, and the
 median of the pair ratios, under a header with the date, the machine, its load average before and after, and
@@ -86,30 +88,49 @@ def rss_mib(ru_maxrss: int) -> float:
     return ru_maxrss / (2**20 if sys.platform == "darwin" else 1024)
 
 
+# A tiny process that starts the command and reports its rusage. Linux carries a process's peak RSS across fork and
+# exec, so a command started straight from this (large) process would inherit its peak as a floor; started from this
+# launcher, a fresh Python of about 10 MiB, it inherits only that, as under /usr/bin/time.
+LAUNCHER = """
+import json, os, subprocess, sys
+report, argv = sys.argv[1], sys.argv[2:]
+proc = subprocess.Popen(argv)
+_, status, usage = os.wait4(proc.pid, 0)
+proc.returncode = code = os.waitstatus_to_exitcode(status)
+with open(report, "w") as fh:
+    json.dump({"code": code, "maxrss": usage.ru_maxrss}, fh)
+"""
+
+
 def measure(side: Side, pair: int = 0, cwd: str | None = None, expect_json: bool = True) -> Measurement:
     """Run side's command once; its last stdout line must be a JSON object (unless not expect_json, for a command
     that writes its figures elsewhere, e.g. a run folder). stderr goes to ours."""
     env = {**os.environ, **side.env}
-    with tempfile.TemporaryFile() as out:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "rusage.json"
         start = time.perf_counter()
-        proc = subprocess.Popen(side.argv, stdout=out, env=env, cwd=cwd)
-        _, status, usage = os.wait4(proc.pid, 0)  # the rusage of the child and the descendants it waited for
+        subprocess.run([sys.executable, "-I", "-S", "-c", LAUNCHER, str(report), *side.argv], stdout=out, env=env,
+                       cwd=cwd, check=False)
         wall = time.perf_counter() - start
-        proc.returncode = code = os.waitstatus_to_exitcode(status)  # reaped here: tell Popen not to wait again
         out.seek(0)
         text = out.read().decode("utf-8", "replace")
+        try:
+            usage = json.loads(report.read_text())
+        except (OSError, ValueError):
+            raise BenchmarkError(f"{side.name} could not be started: {shlex.join(side.argv)}") from None
+    code, peak = usage["code"], rss_mib(usage["maxrss"])
     if code != 0:
         raise BenchmarkError(f"{side.name} failed (exit {code}): {shlex.join(side.argv)}")
     lines = text.strip().splitlines()
     if not expect_json:
-        return Measurement(side.name, pair, {}, wall, rss_mib(usage.ru_maxrss))
+        return Measurement(side.name, pair, {}, wall, peak)
     try:
         result = json.loads(lines[-1])
     except (IndexError, ValueError):
         raise BenchmarkError(f"{side.name} printed no JSON result line: {shlex.join(side.argv)}") from None
     if not isinstance(result, dict):
         raise BenchmarkError(f"{side.name}'s last line is not a JSON object: {lines[-1][:100]}")
-    return Measurement(side.name, pair, result, wall, rss_mib(usage.ru_maxrss))
+    return Measurement(side.name, pair, result, wall, peak)
 
 
 def interleave(a: Side | Callable[[int], Side], b: Side | Callable[[int], Side], pairs: int = MIN_PAIRS,

@@ -54,6 +54,14 @@ def test_peak_memory_counts_the_whole_process_tree(tmp_path):
     assert m.result == {"value": 1.0}
 
 
+def test_the_benchmark_process_own_memory_is_not_counted(tmp_path):
+    ballast = bytearray(300 << 20)  # this process is large (Linux carries a parent's peak RSS into a forked child)
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    m = P.measure(holder("small", 1, tmp_path / "order.txt", 1.0))
+    assert m.peak_rss_mb < 100, m.peak_rss_mb  # what the command used, not what its launcher's parent holds
+    del ballast
+
+
 def test_median_of_uneven_pairs(tmp_path):
     M = P.Measurement
     pairs = [(M("dlf", i, {"s": s}, 1.0, 10.0), M("peer", i, {"s": 10.0}, 2.0, 40.0))
