@@ -74,6 +74,7 @@ def test_shift_labels_say_how_each_run_was_trained():
         "mnist-mlp, no augmentation, 5 epochs"
     assert label({"experiment": "mnist-mlp", "augment": False, "epochs": 5.0, "max_steps": 10}) == \
         "mnist-mlp, no augmentation"  # a run cut short by --max-steps did not see its epochs
+    assert label({"experiment": "mnist-cnn", "augment": True, "epochs": 1.0}) == "mnist-cnn, shift-augmented, 1 epoch"
 
 
 def test_missing_data_is_one_line_naming_the_fix(tmp_path, capsys, monkeypatch):

@@ -175,7 +175,7 @@ def plot_shift(run, curves: dict[str, list[float]], name: str = "shift") -> None
     ax.set_xlabel("shift of every test image (pixels)")
     ax.set_ylabel("test accuracy")
     ax.set_title("translation invariance")
-    ax.legend()
+    ax.legend(loc="lower left", fontsize=7)  # the curves fall to the right: keep the lower left for the legend
     run.save_figure(fig, name)
 
 
@@ -185,7 +185,8 @@ def shift_label(config: dict) -> str:
     A CNN trained on shifted digits against an MLP trained without would mix two effects, so the legend says."""
     augment = "shift-augmented" if config.get("augment") else "no augmentation"
     epochs = config.get("epochs")
-    budget = f", {epochs:g} epochs" if isinstance(epochs, (int, float)) and not config.get("max_steps") else ""
+    plural = "" if epochs == 1 else "s"
+    budget = f", {epochs:g} epoch{plural}" if isinstance(epochs, (int, float)) and not config.get("max_steps") else ""
     return f"{config.get('experiment', '?')}, {augment}{budget}"
 
 
