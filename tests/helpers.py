@@ -56,3 +56,44 @@ def sigkill_after_checkpoint(argv: list[str], ckpt_dir, at_least: int, timeout: 
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def start_explorer(code: str, args: list[str], env: dict[str, str] | None = None, start_timeout: float = 90):
+    """Start the explorer in its own process (`python -c code *args`) and wait until it answers; yield its URL.
+
+    A generator for module-scoped fixtures: `yield from start_explorer(SERVER, [str(port)])`. The process is
+    stopped when the fixture ends; a server that never answers fails the test with the end of its stderr."""
+    import urllib.request
+
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})})
+    url = f"http://127.0.0.1:{args[0]}/"
+    deadline = time.time() + start_timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                pytest.fail(f"the explorer did not start: {proc.stderr.read().decode()[-2000:]}")
+            time.sleep(0.3)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def load_script(relpath: str, name: str):
+    """Import a script of the repository that is not in a package (e.g. scripts/check-docs.py) as module `name`."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / relpath)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("bench_protocol", ROOT / "benchmarks" / "_protocol.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_protocol"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-P = _load()
+P = load_script("benchmarks/_protocol.py", "bench_protocol")
 
 
 def holder(name: str, mib: int, log: Path, value: float, nested: bool = False) -> P.Side:

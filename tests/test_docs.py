@@ -3,24 +3,16 @@ and date, and the fast figure checks reproduce what the docs say."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("check_docs", ROOT / "scripts" / "check-docs.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["check_docs"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-D = _load()
+D = load_script("scripts/check-docs.py", "check_docs")
 NEURON = "dlf run neuron --seed 3"
 
 

@@ -16,16 +16,12 @@ from dlf.explore import backprop, classify, descent, share, svg, universality
 from dlf.explore import neuron as neuron_page
 from dlf.explore.session import Curve, Limits, PageState, frames
 
-pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")  # pandas deprecations inside gradio
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::Warning:gradio.queueing"),  # pandas deprecations inside gradio
+    pytest.mark.usefixtures("one_torch_thread"),  # as the server computes: tiny tensors, one thread
+]
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """As the server computes: one torch thread (tiny tensors; more threads only wait on each other)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 PAGES = {"neuron": neuron_page.FIELDS, "universality": universality.FIELDS, "descent": descent.FIELDS,

@@ -7,11 +7,8 @@ where gradio, playwright or chromium is missing (scripts/ci-browser-deps.sh inst
 """
 
 import os
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +23,7 @@ if not Path(CHROMIUM).exists():
 
 from dlf.explore.loadclient import App, Session  # noqa: E402
 from dlf.explore.server import free_port  # noqa: E402
+from tests.helpers import start_explorer  # noqa: E402
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -47,27 +45,11 @@ serve(port=int(sys.argv[1]), quiet=True, limits=Limits(max_width=64, max_seconds
 @pytest.fixture(scope="module")
 def server():
     """The explorer in its own process, as `dlf explore` runs it (so its threads do not slow the test's)."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 90
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                pytest.fail(f"the explorer did not start: {proc.stderr.read().decode()[-2000:]}")
-            time.sleep(0.3)
+    urls = start_explorer(SERVER, [str(free_port())])
+    url = next(urls)
     warm_up(url)
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    urls.close()
 
 
 def warm_up(url: str) -> None:

@@ -7,11 +7,6 @@ PixelCNN complete a drawn top half, and read the reason a broken folder is refus
 test-artifacts/explore/runs-<page>.png.
 """
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,6 +19,7 @@ if not Path(CHROMIUM).exists():
                 allow_module_level=True)
 
 from dlf.explore.server import free_port  # noqa: E402
+from tests.helpers import start_explorer  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -44,27 +40,7 @@ def runs(tiny_runs):
 
 @pytest.fixture(scope="module")
 def server(runs):
-    port = free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "DLF_DATA_DIR": str(runs[1])}
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(runs[0])], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env=env)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 90
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                pytest.fail(f"the explorer did not start: {proc.stderr.read().decode()[-2000:]}")
-            time.sleep(0.3)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    yield from start_explorer(SERVER, [str(free_port()), str(runs[0])], {"DLF_DATA_DIR": str(runs[1])})
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,7 @@ from dlf.fundamentals import playground as pg
 D = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny tensors: one torch thread is faster than several waiting on each other (and on other jobs)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors: one thread is faster
 
 
 def data(name: str, n: int = 200, noise: float = 0.0, seed: int = 0):
