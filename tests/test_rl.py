@@ -242,3 +242,13 @@ def test_bad_input_is_one_line_and_exit_2(argv, words, capsys):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert words in err and len(err.strip().splitlines()) == 1
+
+
+def test_play_refuses_a_run_without_an_agent_in_one_line(tmp_path, capsys):
+    from dlf.cli import main
+
+    assert main(["run", "activations", "--out", str(tmp_path / "act"), "--quiet"]) == 0
+    assert main(["play", str(tmp_path / "act")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"dlf: error: {tmp_path / 'act'} is a 'activations' run, which has no agent to play; "
+                   f"give the folder of a cartpole run"]

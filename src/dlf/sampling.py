@@ -64,7 +64,7 @@ def run_experiment(run_dir: str | os.PathLike) -> str:
         raise DlfError(f"{run_dir} holds no config.json; give the folder of a run made by 'dlf run'")
     try:
         return json.loads(path.read_text(encoding="utf-8"))["experiment"]
-    except (json.JSONDecodeError, KeyError, TypeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
         raise DlfError(f"{path} is damaged (no experiment name); give the folder of a run made by 'dlf run'") from None
 
 

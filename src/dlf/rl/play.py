@@ -18,9 +18,15 @@ PLAY_SEED = 3_000_000  # new episodes: seeds used neither in training, evaluatio
 
 def load_agent(run_dir: str | os.PathLike) -> Agent:
     """The first seed's agent of a finished (or interrupted) run, with its last checkpointed weights."""
+    from dlf import registry
     from dlf.runner import load_run_config
+    from dlf.sampling import run_experiment
 
-    cfg = load_run_config("cartpole", Path(run_dir))
+    name = run_experiment(Path(run_dir))
+    if not registry.get(name).plays:
+        players = ", ".join(e.name for e in registry.EXPERIMENTS if e.plays)
+        raise DlfError(f"{run_dir} is a '{name}' run, which has no agent to play; give the folder of a {players} run")
+    cfg = load_run_config(name, Path(run_dir))
     folder = Path(run_dir) / f"seed-{cfg.seed}" / "checkpoints"
     found = checkpoint.latest(folder)
     if found is None:
