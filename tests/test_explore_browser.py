@@ -401,9 +401,8 @@ def test_two_tabs_train_independently(open_page):
     press(a, "#universality-stop")
     a.wait_for_function("() => document.querySelector('#universality-status').innerText.includes('stopped')")
     a_steps, b_steps = int(data(a, "universality", "step")), int(data(b, "universality", "step"))
-    time.sleep(1.0)
-    assert int(data(a, "universality", "step")) == a_steps  # a stopped ...
-    assert int(data(b, "universality", "step")) > b_steps  # ... while b trains on
+    wait_data(b, "universality", "step", f"+v > {b_steps}", timeout=15_000)  # b trains on ...
+    assert int(data(a, "universality", "step")) == a_steps  # ... while a stays stopped
     assert "abs(x)" in b.locator("#universality-fig").text_content()
     assert "sin(x)" in a.locator("#universality-fig").text_content()
     press(b, "#universality-stop")
