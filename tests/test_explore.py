@@ -362,7 +362,7 @@ def test_two_sessions_train_independently_within_bounds_and_bad_values_are_one_l
     assert "Traceback" not in err and [r.getMessage() for r in caplog.records if "99999" in r.getMessage()] == [
         "refused a value for #universality-width: Value 99999 is greater than maximum value 512."]
     mine = [n for n in public if n.lstrip("/").split("_")[0] in ("neuron", "activations", "universality", "descent",
-                                                                   "classify")]
+                                                                   "classify", "backprop")]
     assert mine and all(n.endswith("_link") for n in mine)  # the links only: no endpoint that carries a State
 
 

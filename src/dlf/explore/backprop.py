@@ -309,8 +309,8 @@ def build(limits) -> dict:
     moves = {"back": lambda k, total, f: k - 1, "step": lambda k, total, f: k + 1,
              "forward": lambda k, total, f: f, "backward": lambda k, total, f: total, "reset": lambda k, total, f: 0}
     for key, move in moves.items():
-        buttons[key].click(goto(move), inputs, outputs, api_name=f"{TAB}_{key}", **widgets.QUIET)
-    buttons["update"].click(update, inputs, [*outputs, *comps], api_name=f"{TAB}_update", **widgets.QUIET)
+        buttons[key].click(goto(move), inputs, outputs, api_visibility="private", **widgets.QUIET)
+    buttons["update"].click(update, inputs, [*outputs, *comps], api_visibility="private", **widgets.QUIET)
     redraw = goto(lambda k, total, f: k)
     for c in comps:
         c.input(redraw, inputs, outputs, api_name=False, **widgets.LIVE)
