@@ -13,18 +13,8 @@ from tests.fixtures import make_mnist_fixture
 from tests.run_fixtures import play_text
 
 
-@pytest.fixture
-def one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.slow
-def test_tiny_tour_part_2_writes_the_report_and_explorable_runs(tmp_path, one_thread):
+def test_tiny_tour_part_2_writes_the_report_and_explorable_runs(tmp_path, one_torch_thread):
     data = make_mnist_fixture(tmp_path / "data", n_train=300, n_test=60)
     text = tmp_path / "play.txt"
     text.write_text(play_text(), encoding="utf-8")
