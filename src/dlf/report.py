@@ -99,10 +99,15 @@ def command(config: dict[str, Any]) -> str:
         defaults = registry.get(name).load().Config().to_dict()
     except (DlfError, TypeError, AttributeError):
         defaults = {}
-    args = ["dlf", "run", name]
-    for key, value in config.items():
-        if key == "experiment" or (key in defaults and defaults[key] == value) or value is None:
-            continue
+    given = {k: v for k, v in config.items()
+             if k != "experiment" and v is not None and not (k in defaults and defaults[k] == v)}
+    return shlex.join(["dlf", "run", name, *option_args(given)])
+
+
+def option_args(options: dict[str, Any]) -> list[str]:
+    """Config fields as `dlf run` arguments: `--name value`, `--flag`/`--no-flag`, lists space-separated."""
+    args: list[str] = []
+    for key, value in options.items():
         flag = "--" + key.replace("_", "-")
         if isinstance(value, bool):
             args.append(flag if value else "--no-" + key.replace("_", "-"))
@@ -110,7 +115,7 @@ def command(config: dict[str, Any]) -> str:
             args += [flag, *map(str, value)]
         else:
             args += [flag, str(value)]
-    return shlex.join(args)
+    return args
 
 
 def _read(path: Path, name: str) -> dict[str, Any]:

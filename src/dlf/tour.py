@@ -8,7 +8,6 @@ the `dlf run` command, with every option the tour set, that reproduces the secti
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import shlex
@@ -22,6 +21,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from dlf import registry
+from dlf.report import img_tag, option_args
 from dlf.rundir import Run, atomic_write_text, default_out
 
 
@@ -104,27 +104,9 @@ STOPS: tuple[Stop, ...] = (
 )
 
 
-def _arg(value: Any) -> str:
-    if isinstance(value, (tuple, list)):
-        return " ".join(_arg(v) for v in value)
-    return shlex.quote(str(value))
-
-
 def command(stop: Stop, seed: int) -> str:
     """The `dlf run` command that reproduces the stop: the tour's seed and every option the tour set."""
-    parts = [f"dlf run {stop.experiment}", f"--seed {seed}"]
-    for name, value in stop.options.items():
-        flag = "--" + name.replace("_", "-")
-        if isinstance(value, bool):
-            parts.append(flag if value else "--no-" + name.replace("_", "-"))
-        else:
-            parts.append(f"{flag} {_arg(value)}")
-    return " ".join(parts)
-
-
-def _img(path: Path) -> str:
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
+    return shlex.join(["dlf", "run", stop.experiment, "--seed", str(seed), *option_args(stop.options)])
 
 
 def _fmt(v: Any) -> str:
@@ -136,7 +118,7 @@ def _fmt(v: Any) -> str:
 def _section(stop: Stop, seed: int, run: Run, summary: dict[str, Any], seconds: float) -> str:
     keys = stop.figures or tuple(summary)[:8]
     rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(summary[k])}</td></tr>" for k in keys if k in summary)
-    images = "".join(_img(p) for p in sorted(run.path.glob("*.png")))
+    images = "".join(img_tag(p) for p in sorted(run.path.glob("*.png")))
     finding = f'<p class="finding">{html.escape(stop.finding(summary))}</p>' if stop.finding else ""
     return (f'<section><h2>{html.escape(stop.title)}</h2><p>{html.escape(stop.text)}</p>{images}{finding}'
             f'<table>{rows}</table><p class="cmd">reproduce: <code>{html.escape(command(stop, seed))}</code> · '
