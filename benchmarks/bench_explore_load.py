@@ -35,10 +35,9 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 
-from dlf.explore.loadclient import App
+from dlf.explore.loadclient import App, ServerGone, wait_ready
 from dlf.explore.loadclient import Session as Tab
 
 MAX_SESSIONS, MAX_SECONDS = 64, 120  # hard bounds on what this script will do
@@ -60,20 +59,6 @@ class Session:
     @property
     def rate(self) -> float:
         return self.updates / self.window if self.window else 0.0
-
-
-def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited with status {proc.returncode} before it was ready")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit(f"the server did not answer at {url} within {timeout:.0f} s")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -214,7 +199,10 @@ def main() -> None:
     proc = subprocess.Popen([sys.executable, "-m", "dlf", "explore", "--host", "127.0.0.1", "--port", str(port), *runs],
                             stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
-        wait_ready(url, proc)
+        try:
+            wait_ready(url, proc)
+        except ServerGone as exc:
+            raise SystemExit(str(exc)) from None
         app = App(url)
         warm_up(app)
         alone = run_sessions(1, app, args, proc.pid)[0][0] if args.mode == "train" else None

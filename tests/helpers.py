@@ -63,21 +63,16 @@ def start_explorer(code: str, args: list[str], env: dict[str, str] | None = None
 
     A generator for module-scoped fixtures: `yield from start_explorer(SERVER, [str(port)])`. The process is
     stopped when the fixture ends; a server that never answers fails the test with the end of its stderr."""
-    import urllib.request
+    from dlf.explore.loadclient import ServerGone, wait_ready
 
     proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})})
     url = f"http://127.0.0.1:{args[0]}/"
-    deadline = time.time() + start_timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                pytest.fail(f"the explorer did not start: {proc.stderr.read().decode()[-2000:]}")
-            time.sleep(0.3)
+    try:
+        wait_ready(url, proc, start_timeout)
+    except ServerGone as exc:
+        proc.kill()
+        pytest.fail(f"the explorer did not start ({exc}): {proc.stderr.read().decode()[-2000:]}")
     try:
         yield url
     finally:

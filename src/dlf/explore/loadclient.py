@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import subprocess
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -116,3 +118,22 @@ class Session:
 def output(line: bytes) -> list:
     """The output values in a message line (for a frame after the first, gradio's diff of them)."""
     return json.loads(line[5:]).get("output", {}).get("data", [])
+
+
+class ServerGone(RuntimeError):
+    """The explorer process exited, or never answered, before it was ready."""
+
+
+def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
+    """Wait until the explorer started as `proc` answers at `url`; raise ServerGone if it exits or times out."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise ServerGone(f"the server exited with status {proc.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise ServerGone(f"the server did not answer at {url} within {timeout:.0f} s")
