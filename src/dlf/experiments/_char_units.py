@@ -231,6 +231,6 @@ def inspect_unit(run_dir, unit: int, chars: int = 3000, out: str | None = None) 
     text = text_path.read_text(encoding="utf-8")[:chars]
     acts = model.hidden_states(vocab.encode(text)[None])[0, :, unit]  # (T,)
     path = output_path(run_dir, out, f"unit-{unit}.html", ".html")
-    what = "cell state c_t" if cfg.cell == "lstm" else "hidden state h_t"
+    what = "cell state c_t" if cfg.cell in ("lstm", "mlstm") else "hidden state h_t"
     path.write_text(unit_page(text, acts.numpy(), f"unit {unit} ({what}, last layer)"), encoding="utf-8")
     return f"unit {unit} over {len(text)} validation characters: {path}"

@@ -76,7 +76,7 @@ class Config(TrainConfig):
     def memory_bytes(self) -> tuple[float, str]:
         """Gate weights (4 lstm, 3 gru, 1 rnn) per layer for up to 256 characters, and every gate of --seq-len
         steps of a batch kept for backward (the validation chunks are read without gradients)."""
-        gates, h, e = {"lstm": 4, "gru": 3, "rnn": 1}[self.cell], self.hidden, self.embed or self.hidden
+        gates, h, e = {"lstm": 4, "gru": 3, "rnn": 1, "mlstm": 5}[self.cell], self.hidden, self.embed or self.hidden
         params = 256 * e + gates * self.layers * (2 * h * h + e * h) + 257 * h
         acts = max(self.batch_size * self.seq_len, self.val_chunk) * (self.layers * gates * h * 2 + 256)
         return train_bytes(params, acts), "--hidden, --layers, --embed, --batch-size or --seq-len"
@@ -112,14 +112,19 @@ class CharTask(Task):
         self.model = model
         shape = (model.layers, streams, model.hidden)
         self.register_buffer("h", torch.zeros(shape))
-        self.register_buffer("c", torch.zeros(shape if model.cell == "lstm" else (0,)))
+        self.register_buffer("c", torch.zeros(shape if model.cell in ("lstm", "mlstm") else (0,)))
+
+    unit = "characters"  # the throughput in timing.json: characters predicted per second
+
+    def units(self, batch, batch_size: int) -> int:
+        return batch_size * (batch[0].shape[1] - 1)  # B streams x T predicted characters
 
     def training_step(self, batch) -> dict[str, torch.Tensor]:
         x, fresh = batch  # (b, T + 1) ids, (b,) bool
         rows = slice(distributed.rank() * len(x), (distributed.rank() + 1) * len(x))
         keep = (~fresh).to(self.h.dtype)[None, :, None]  # (1, b, 1): 0 zeroes a stream's state
         state = self.h[:, rows] * keep
-        if self.model.cell == "lstm":
+        if self.model.cell in ("lstm", "mlstm"):
             state = (state, self.c[:, rows] * keep)
         logits, state = self.model(x[:, :-1], state)  # (b, T, V)
         self._keep_state(state, rows)
@@ -150,13 +155,14 @@ def build(cfg: Config, vocab_size: int) -> CharTask:
     return CharTask(model, cfg.batch_size)
 
 
-def train_model(cfg: Config, run, text: str) -> tuple[CharRNN, Vocab, dict]:
+def train_model(cfg: Config, run, text: str, vocab: Vocab | None = None) -> tuple[CharRNN, Vocab, dict]:
     """Train on the first 90% of `text` through the shared Trainer in `run`; evaluate on the last 10%.
 
     Writes vocab.json and validation.txt into the run folder. Returns the model (on the CPU, in eval mode), the
     vocabulary and the final metrics: val_loss_nats, val_bpc, train_loss_nats, steps, parameters, ...
+    `vocab`: a fixed vocabulary holding every character of `text` (default: the characters of `text`).
     """
-    vocab = Vocab.from_text(text)
+    vocab = vocab or Vocab.from_text(text)
     train_text, val_text = split(text)
     if len(train_text) - 1 < cfg.batch_size * cfg.seq_len or len(val_text) < 2:
         raise ConfigError(f"the text holds {len(text)} characters: too few for --batch-size {cfg.batch_size} "

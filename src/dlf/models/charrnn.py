@@ -6,8 +6,8 @@
 `state` carries the recurrence from one chunk of text to the next (truncated backpropagation through time:
 gradients stop at the chunk boundary, the hidden state does not). `hidden_states` returns the last layer's
 activations at every position, for looking inside the network (which unit tracks quotes, line position,
-sentiment...). For an LSTM these are the cell states c_t (Karpathy, Johnson and Fei-Fei 2015 and Radford et
-al. 2017 read the cells); for a GRU or plain RNN, the hidden states h_t.
+sentiment...). For an LSTM or an mLSTM (dlf.models.mlstm) these are the cell states c_t (Karpathy, Johnson and
+Fei-Fei 2015 and Radford et al. 2017 read the cells); for a GRU or plain RNN, the hidden states h_t.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from typing import Literal
 import torch
 from torch import nn
 
-Cell = Literal["lstm", "gru", "rnn"]
+from dlf.models.mlstm import MLSTM
+
+Cell = Literal["lstm", "gru", "rnn", "mlstm"]
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
 
 
@@ -28,7 +30,7 @@ class CharRNN(nn.Module):
         self.vocab_size, self.hidden, self.layers, self.cell = vocab_size, hidden, layers, cell
         embed = embed or hidden
         self.embed = nn.Embedding(vocab_size, embed)
-        rnn_cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell]
+        rnn_cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN, "mlstm": MLSTM}[cell]
         self.rnn = rnn_cls(embed, hidden, num_layers=layers, batch_first=True,
                            dropout=dropout if layers > 1 else 0.0)
         self.drop = nn.Dropout(dropout)
@@ -68,6 +70,8 @@ class CharRNN(nn.Module):
     def hidden_states(self, x: torch.Tensor) -> torch.Tensor:
         """The last layer's activations after each character: (B, T, hidden); LSTM: cell states c_t."""
         emb = self.embed(x)  # (B, T, E)
+        if self.cell == "mlstm":
+            return self.rnn.cell_states(emb)  # (B, T, H): c_t, as Radford et al. read them
         if self.cell != "lstm":
             out, _ = self.rnn(emb)  # (B, T, H): h_t of the last layer at every step
             return out
