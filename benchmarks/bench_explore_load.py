@@ -41,6 +41,7 @@ from dlf.explore.loadclient import App, ServerGone, wait_ready
 from dlf.explore.loadclient import Session as Tab
 
 MAX_SESSIONS, MAX_SECONDS = 64, 120  # hard bounds on what this script will do
+STEP = re.compile(rb'(?:data-step=|\\"step\\":)\\"(\d+)')  # data-step="12" or "step":"12", JSON-escaped
 
 
 @dataclass
@@ -61,17 +62,17 @@ class Session:
         return self.updates / self.window if self.window else 0.0
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its children (the training workers), from /proc (Linux)."""
-    total = 0.0
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User + system CPU time of the web process and of its children (the training workers), from /proc (Linux)."""
+    times = []
     for p in [pid, *children(pid)]:
         try:
             with open(f"/proc/{p}/stat") as f:
                 parts = f.read().rsplit(")", 1)[1].split()
-            total += (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+            times.append((int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK"))
         except (OSError, IndexError, ValueError):
-            continue
-    return total
+            times.append(0.0)
+    return times[0], sum(times[1:])
 
 
 def children(pid: int) -> list[int]:
@@ -100,7 +101,7 @@ def train_session(s: Session, app: App, args: argparse.Namespace, start: threadi
             if kind == "frame":
                 s.updates += now <= stop_at
                 last = line
-                step = re.search(rb'data-step=\\"(\d+)', line[:600])  # absent where the figure did not change
+                step = STEP.search(line[:800])  # in a whole figure's data-step, or in a patch's data
                 s.steps = int(step.group(1)) if step else s.steps
             else:
                 if kind == "error":
@@ -159,8 +160,9 @@ def warm_up(app: App, timeout: float = 180.0) -> None:
             break
 
 
-def run_sessions(n: int, app: App, args: argparse.Namespace, pid: int) -> tuple[list[Session], float, float]:
-    """n sessions at once; (sessions, server CPU seconds, wall seconds)."""
+def run_sessions(n: int, app: App, args: argparse.Namespace, pid: int
+                 ) -> tuple[list[Session], tuple[float, float], float]:
+    """n sessions at once; (sessions, CPU seconds of the web process and of the workers, wall seconds)."""
     sessions = [Session(i) for i in range(n)]
     start = threading.Barrier(n + 1)
     target = train_session if args.mode == "train" else drag_session
@@ -171,7 +173,8 @@ def run_sessions(n: int, app: App, args: argparse.Namespace, pid: int) -> tuple[
     cpu0, t0 = cpu_seconds(pid), time.perf_counter()
     for t in threads:
         t.join(timeout=args.seconds + 90)
-    return sessions, cpu_seconds(pid) - cpu0, time.perf_counter() - t0
+    web, work = cpu_seconds(pid)
+    return sessions, (web - cpu0[0], work - cpu0[1]), time.perf_counter() - t0
 
 
 def main() -> None:
@@ -216,15 +219,16 @@ def main() -> None:
     report(sessions, alone, args, cpu, wall, log.name)
 
 
-def report(sessions: list[Session], alone: Session | None, args: argparse.Namespace, cpu: float, wall: float,
-           log: str) -> None:
+def report(sessions: list[Session], alone: Session | None, args: argparse.Namespace, cpus: tuple[float, float],
+           wall: float, log: str) -> None:
     errors = [(s.index, e) for s in sessions for e in s.errors]
     updates = sum(s.updates for s in sessions)
     load = os.getloadavg()[0]
     print(f"{args.sessions} sessions x {args.seconds:g} s, mode {args.mode}, {os.cpu_count()} CPU cores, "
           f"load average {load:.1f} at the end")
+    cpu = sum(cpus)
     result = {"sessions": args.sessions, "seconds": args.seconds, "mode": args.mode, "server_cpu_s": cpu,
-              "wall_s": wall, "load_average": load, "errors": errors}
+              "web_cpu_s": cpus[0], "worker_cpu_s": cpus[1], "wall_s": wall, "load_average": load, "errors": errors}
     if args.mode == "train":
         rates, steps = [s.rate for s in sessions], [s.steps for s in sessions]
         print(f"width {args.width}; updates/s per session: " + " ".join(f"{r:.1f}" for r in rates))
@@ -242,8 +246,10 @@ def report(sessions: list[Session], alone: Session | None, args: argparse.Namesp
         print(f"slider round trips: {len(trips)}; median {1e3 * statistics.median(trips):.0f} ms, "
               f"90th percentile {1e3 * pct:.0f} ms, max {1e3 * trips[-1]:.0f} ms")
         result |= {"round_trips_s": trips}
-    print(f"server CPU (web process and workers): {cpu:.1f} s in {wall:.1f} s ({cpu / wall:.2f} cores), "
-          f"{1e3 * cpu / max(updates, 1):.1f} ms per update")
+    per = 1e3 / max(updates, 1)
+    print(f"server CPU: {cpu:.1f} s in {wall:.1f} s ({cpu / wall:.2f} cores), {per * cpu:.1f} ms per update: "
+          f"web process {cpus[0]:.1f} s ({per * cpus[0]:.1f} ms per update), training workers {cpus[1]:.1f} s "
+          f"(training fills their time; {per * cpus[1]:.1f} ms per update)")
     print(f"errors: {len(errors)}" + "".join(f"\n  session {i}: {e}" for i, e in errors[:20]))
     print(f"server log: {log}")
     if args.out:

@@ -83,6 +83,26 @@ def test_figure_attributes_are_escaped():
     assert "<script>" not in html and 'data-note="&quot;&gt;&lt;script&gt;"' in html
 
 
+def test_colormap_gives_matplotlibs_colours_and_an_uncompressed_image_decodes_to_its_pixels():
+    import base64
+    import io
+
+    import matplotlib
+    from PIL import Image
+
+    values = np.concatenate([np.random.default_rng(0).normal(0.5, 0.5, 5000), [np.nan, np.inf, -np.inf, 0, 1]])
+    for name, alpha in (("viridis", 1.0), ("Greys_r", 1.0), ("RdBu", 0.6)):
+        want = matplotlib.colormaps[name](np.nan_to_num(np.clip(values, 0, 1), nan=0.5))
+        want[..., 3] = alpha
+        want = (want[..., : 3 if alpha == 1.0 else 4] * 255).round().astype(np.uint8)
+        assert np.array_equal(svg.colormap(values, name, 0.0, 1.0, alpha), want), name
+    for shape in ((80, 80, 3), (7, 5, 3), (64, 1, 3)):  # rows padded to 4 bytes when 3 * width is not
+        rgb = np.random.default_rng(1).integers(0, 256, shape).astype(np.uint8)
+        uri = svg.bmp_data_uri(rgb)
+        assert uri.startswith("data:image/bmp;base64,")
+        assert np.array_equal(np.array(Image.open(io.BytesIO(base64.b64decode(uri.split(",")[1])))), rgb)
+
+
 # session bounds ---------------------------------------------------------------------------------------------
 def run_frames(limits, train, stop_after=None):
     state = PageState()
@@ -218,6 +238,55 @@ def test_universality_titles_fit_their_panels_and_the_rate_shows_only_while_trai
         state.rate.tick()
     assert "updates/s" in universality.render(state, "training")[1]
     assert "updates/s" not in universality.render(state, "stopped; press Train to go on")[1]
+
+
+def _apply_patch(fig: str, patch: str) -> str:
+    """What svg.PATCH_JS does in the page, in Python: set each patched path's points and the data-* attributes."""
+    import base64
+    import json
+    import re
+
+    p = json.loads(patch)
+    assert re.search(f'data-layout="{p["layout"]}"', fig)
+    dec = {k: np.frombuffer(base64.b64decode(v), "<i2") for k, v in p["xs"].items()}
+    for sel, i, xk, yb in p["paths"]:  # a row of y per path: the i-th of its class and those after it
+        x, y = dec[xk], np.frombuffer(base64.b64decode(yb), "<i2")
+        for r, row in enumerate(y.reshape(-1, len(x))):
+            hits = list(re.finditer(f'<path d="([^"]*)"[^>]*class="{sel[1:]}"', fig))
+            a, b = hits[i + r].span(1)
+            fig = fig[:a] + "M" + " ".join(f"{u} {w}" for u, w in zip(x.tolist(), row.tolist())) + fig[b:]
+    for k, v in p["data"].items():
+        fig = re.sub(f'data-{k}="[^"]*"', f'data-{k}="{v}"', fig)
+    return fig
+
+
+def test_a_training_frame_is_a_small_patch_that_redraws_the_lines_as_the_whole_figure_does():
+    import re
+
+    from dlf.explore import unifig
+
+    state, limits = universality.UState(), Limits()
+    universality.reset(state, live_settings(width=48, target="abs"), limits)
+    state.sweep = [(1, 0.5, 0.9), (48, 0.01, 0.02)]
+    state.live.train(math.inf, 600, 0.01, "adam")  # past the first steps, where the step axis grows fast
+    sent: dict = {}
+    first, _ = unifig.live_frame(state, "training", sent)
+    assert first.startswith("<svg") and sent["layout"] in first  # the first frame is the whole figure
+    state.live.train(math.inf, 3, 0.01, "adam")
+    patch, status = unifig.live_frame(state, "training", sent)
+    whole, whole_status = unifig.render(state, "training")
+    assert patch.startswith("{") and len(patch) < len(whole) / 2 and status == whole_status
+    patched = _apply_patch(first, patch)
+    lines = r'<path d="([^"]*)"[^>]*class="(fit|sum|unit|error-curve)"'
+    assert len(re.findall(lines, whole)) == 3 + unifig.SHOWN_UNITS
+    for (d1, c1), (d2, c2) in zip(re.findall(lines, patched), re.findall(lines, whole), strict=True):
+        assert c1 == c2 and d1 == d2, c1  # every line where the whole figure draws it
+    for name in ("step", "error", "width"):
+        assert re.search(f'data-{name}="[^"]*"', patched)[0] == re.search(f'data-{name}="[^"]*"', whole)[0]
+    last, _ = unifig.live_frame(state, "stopped; press Train to go on", sent)
+    assert last.startswith("<svg")  # the last frame of a press is whole
+    state.live.train(math.inf, 500, 0.05, "adam")  # the axes change (the step axis to 2,000): a whole figure again
+    assert unifig.live_frame(state, "training", sent)[0].startswith("<svg")
 
 
 def test_universality_frames_train_and_the_sweep_draws_error_against_width():

@@ -6,6 +6,8 @@ the output exceeds act(0), i.e. on the side of the line z = 0 that w points to.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -29,6 +31,7 @@ FIELDS = (
 )
 
 
+@functools.cache
 def _grid() -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
     xs = np.linspace(-EXTENT, EXTENT, GRID)
     ys = xs[::-1].copy()  # row 0 is the top of the image: x2 = +EXTENT
@@ -40,8 +43,10 @@ def render(v: dict) -> tuple[str, str]:
     """The figure (SVG) and the formula (markdown) for the settings `v`."""
     neuron = Neuron(torch.tensor([v["w1"], v["w2"]]), v["b"], v["activation"])
     xs, ys, pts = _grid()
-    out = neuron.output(pts).numpy().reshape(GRID, GRID)
-    fires = neuron.fires(pts).numpy().reshape(GRID, GRID)
+    z_t = neuron.z(pts)  # (GRID*GRID,): once, for the output, where it fires and the line z = 0
+    out_t = neuron.act(z_t)  # = neuron.output(pts)
+    out = out_t.numpy().reshape(GRID, GRID)
+    fires = (out_t > neuron.act.threshold).numpy().reshape(GRID, GRID)  # = neuron.fires(pts)
     lo, hi = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}.get(v["activation"], (0.0, max(float(out.max()), 1.0)))
     rgb = svg.colormap(out, "viridis", lo, hi).astype(np.float64)
     rgb[~fires] = 0.45 * rgb[~fires] + 0.55 * 255  # the region that does not fire is washed out
@@ -53,8 +58,8 @@ def render(v: dict) -> tuple[str, str]:
                            "fires": f"{fires.mean():.4f}", "output": f"{p_out:.6g}"})
     ax = fig.panel(50, 28, 400, 400, (-EXTENT, EXTENT), (-EXTENT, EXTENT), xlabel="x1", ylabel="x2", grid=False,
                    title=f"output = {v['activation']}(w·x + b); bright: where it fires")
-    ax.image(rgb.round().astype(np.uint8), cls="surface")
-    z = neuron.z(pts).numpy().reshape(GRID, GRID)
+    ax.image(rgb.round().astype(np.uint8), cls="surface", raw=True)  # uncompressed: quick to make while dragging
+    z = z_t.numpy().reshape(GRID, GRID)
     ax.contour(xs, ys, z, [0.0], color="white", width=2.5, dash="6 4", cls="boundary")
     w = np.array([v["w1"], v["w2"]])
     if np.linalg.norm(w) > 1e-9:  # w is normal to the line z = 0 and points to where z grows
@@ -64,8 +69,14 @@ def render(v: dict) -> tuple[str, str]:
         ax.text(tip[0], tip[1], " w", color="white", size=13)
     ax.points([v["x1"]], [v["x2"]], colors=svg.RED, r=6, stroke="black", cls="probe")
     bar = fig.panel(490, 28, 18, 400, (0, 1), (lo, hi), grid=False, xticks=False, yside="right")
-    bar.image(svg.colormap(np.linspace(hi, lo, 64).reshape(64, 1), "viridis", lo, hi))
+    bar.image(_colorbar())
     return fig.render(), formula(neuron, probe, float(fires.mean()))
+
+
+@functools.cache
+def _colorbar() -> str:
+    """The colour bar's image: the whole colour map from top to bottom, whatever the range its ticks show."""
+    return svg.png_data_uri(svg.colormap(np.linspace(1, 0, 64).reshape(64, 1), "viridis", 0, 1))
 
 
 def formula(neuron: Neuron, probe: torch.Tensor, fire_fraction: float) -> str:

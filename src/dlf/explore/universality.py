@@ -14,22 +14,18 @@ import threading
 import time
 from collections.abc import Iterator
 
-import numpy as np
-
 from dlf.errors import DlfError
-from dlf.explore import svg
-from dlf.explore.livefit import GRID, INTERVAL, LiveFit, measure
+from dlf.explore.livefit import INTERVAL, LiveFit, measure
 from dlf.explore.session import Budget, Limits, PageState, frames
 from dlf.explore.share import Field, page_words
+from dlf.explore.unifig import SWEEP_STEPS, live_frame, render
 from dlf.fundamentals import universality as uni
 from dlf.fundamentals.activations import NAMES
 from dlf.fundamentals.expr import Target, parse_target
 
 TAB = "universality"
 TITLE = "Universality"
-SHOWN_UNITS = 32  # most contributions drawn (the largest), so that a frame stays small
 SWEEP_WIDTHS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
-SWEEP_STEPS = 300  # steps each width of the sweep trains from its random start
 
 FIELDS = (
     Field("target", "target function", "choice", "sin", choices=(*uni.PRESETS, "custom"),
@@ -68,7 +64,7 @@ class TrainJob:
 
     def __init__(self, state: UState, limits: Limits):
         self.live, self.sweep, self.lr, self.optimizer = state.live, list(state.sweep), state.lr, state.optimizer
-        self.limits, self.budget, self._view = limits, None, None
+        self.limits, self.budget, self._view, self._sent = limits, None, None, {}
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_view": None}
@@ -94,7 +90,7 @@ class TrainJob:
         view.live, view.sweep = self.live, self.sweep
         if note == "training":
             view.rate.tick()
-        return render(view, note)
+        return live_frame(view, note, self._sent)  # a patch of the figure shown, or the whole figure
 
 
 def sweep(target: Target, activation: str, lr: float, optimizer: str, widths: tuple[int, ...],
@@ -113,79 +109,6 @@ def sweep(target: Target, activation: str, lr: float, optimizer: str, widths: tu
         live.train(math.inf, SWEEP_STEPS, lr, optimizer)
         err = measure(live)
         yield width, err["rms_error"], err["max_error"]
-
-
-def _ylim(values: np.ndarray, pad: float = 0.15) -> tuple[float, float]:
-    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
-    span = max(hi - lo, 1e-3)
-    return lo - pad * span, hi + pad * span
-
-
-def render(state: UState, note: str = "") -> tuple[str, str]:
-    """The figure and the status line for the session's current network (or a placeholder)."""
-    live = state.live
-    fig = svg.Figure(900, 560, uid="universality-fig",
-                     data={"step": live.steps if live else 0, "width": live.width if live else 0,
-                           "error": f"{live.curve.values[-1]:.6g}" if live else "",
-                           "sweep": len(state.sweep), "rate": f"{state.rate.per_second():.1f}"})
-    if live is None:
-        return fig.render(), note or "Choose a target and press **Train**."
-    xs, target = GRID, live.grid_target
-    contrib, output = live.curves()  # (161, width), (161,)
-    err = measure(live, output)
-    ylim = _ylim(target)
-    formula = live.target.formula if len(live.target.formula) <= 40 else live.target.formula[:38] + "…"
-    top = fig.panel(60, 30, 520, 220, INTERVAL, ylim, title=f"target {formula} and the network's output")
-    top.line(xs, target, color="black", width=2, dash="6 4", cls="target")
-    top.line(xs, output, color=svg.BLUE, width=2.5, cls="fit")
-    top.legend([("target", "black"), ("network output", svg.BLUE)], dash={"target": "6 4"})
-
-    order = np.argsort(-np.abs(contrib).max(0))[:SHOWN_UNITS]  # the largest contributions
-    shown = f"all {live.width}" if live.width <= SHOWN_UNITS else f"{SHOWN_UNITS} largest of {live.width}"
-    low = fig.panel(60, 310, 520, 220, INTERVAL, _ylim(np.concatenate([target, output])), xlabel="x",
-                    title=f"each unit's v_j·{live.activation}(w_j x + b_j) ({shown}) and their sum")
-    for k, j in enumerate(order.tolist()):
-        low.line(xs[::2], contrib[::2, j], color=svg.PALETTE[k % len(svg.PALETTE)], width=1.2, opacity=0.8,
-                 cls="unit", digits=0)
-    low.line(xs, output, color=svg.BLUE, width=2.5, cls="sum")
-
-    steps, values = np.array(live.curve.steps), np.array(live.curve.values)
-    ok = values > 0
-    err_ax = fig.panel(660, 30, 220, 220, (0, max(live.steps, 1)), _log_lim(values[ok]), ylog=True,
-                       title="RMS error while training", xlabel="step")
-    err_ax.line(steps[ok], values[ok], color=svg.RED, width=1.8, cls="error-curve")
-    _draw_sweep(fig, state.sweep, (live.width, err["rms_error"], live.steps))
-    rate = state.rate.per_second() if note == "training" else 0.0  # the rate only while training runs
-    parts = [f"step **{live.steps:,}**", f"RMS error **{err['rms_error']:.4g}**", f"max error {err['max_error']:.4g}",
-             f"{live.width} hidden units", f"{rate:.1f} updates/s" if rate else "", note]
-    return fig.render(), " · ".join(p for p in parts if p)
-
-
-def _log_lim(values: np.ndarray) -> tuple[float, float]:
-    if values.size == 0:
-        return 1e-3, 1.0
-    return float(values.min()) / 1.5, float(values.max()) * 1.5
-
-
-def _draw_sweep(fig: svg.Figure, rows: list[tuple[int, float, float]], live: tuple[int, float, int]) -> None:
-    """RMS and max error against width (each trained SWEEP_STEPS steps), and this network as a black dot."""
-    if not rows:
-        ax = fig.panel(660, 310, 220, 220, (1, 512), (1e-3, 1), xlog=True, ylog=True, xlabel="hidden units",
-                       title="error against width")
-        ax.text(10, 110, "press Width sweep", color=svg.GREY, data_units=False)
-        return
-    widths = np.array([r[0] for r in rows], dtype=float)
-    rms, mx = np.array([r[1] for r in rows]), np.array([r[2] for r in rows])
-    both = np.concatenate([rms, mx])
-    ax = fig.panel(660, 310, 220, 220, (0.7, max(widths.max(), 2) * 1.4), _log_lim(both[both > 0]), xlog=True,
-                   ylog=True, xlabel="hidden units", title="error against width")
-    ax.line(widths, rms, color=svg.BLUE, width=1.8, cls="sweep-rms")
-    ax.points(widths, rms, colors=svg.BLUE, r=3)
-    ax.line(widths, mx, color=svg.ORANGE, width=1.8, cls="sweep-max")
-    ax.points(widths, mx, colors=svg.ORANGE, r=3)
-    ax.points([live[0]], [live[1]], colors="black", r=4, cls="sweep-live")
-    ax.legend([(f"RMS error, {SWEEP_STEPS} steps", svg.BLUE), ("max error", svg.ORANGE),
-               (f"this network, step {live[2]:,}", "black")], corner="bottom left")
 
 
 # the page ----------------------------------------------------------------------------------------------------
@@ -329,7 +252,7 @@ def build(limits: Limits) -> dict:
             comps = widgets.controls(TAB, FIELDS)
         with gr.Column(scale=3):
             status = widgets.status_box(TAB)
-            fig = widgets.plot(TAB)
+            fig = widgets.live_plot(TAB)  # training frames patch it in the browser (unifig.live_frame)
     widgets.link_row(TAB, FIELDS, comps)
     inputs, outputs = {state, *comps}, [fig, status]
 
