@@ -12,7 +12,17 @@ import pytest
 import torch
 
 from dlf.cli import main
-from dlf.data.sentiment import find_files, load_polarity, load_reviews, normalise
+from dlf.data.sentiment import (
+    BYTE_SYMBOLS,
+    as_bytes,
+    find_files,
+    from_bytes,
+    labelled,
+    load_polarity,
+    load_reviews,
+    normalise,
+    split_of,
+)
 from dlf.errors import DataError
 from dlf.experiments import _probe
 from dlf.experiments import sentiment_unit as su
@@ -186,3 +196,85 @@ def test_real_files_run(tmp_path):
                  "--jobs", "1", "--quiet"]) == 0
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["sentences"] == 400 and summary["mr_cv_acc_bow"] > 0.55
+
+
+# IMDB, bytes and the mLSTM -----------------------------------------------------------------------------------------
+def make_imdb_fixture(root: Path, per_label: int = 16, unlabelled: int = 16, seed: int = 1) -> Path:
+    """root/imdb/reviews.jsonl shaped like the converter's output (ids train/pos/N_R, test/neg/N_R, train/unsup/N_0,
+    in its order), MR files beside it. Test reviews carry a marker word the network must never read."""
+    rng = np.random.default_rng(seed)
+    folder = root / "imdb"
+    folder.mkdir(parents=True)
+    rows = []
+    for split in ("train", "test"):
+        for label in ("pos", "neg"):
+            for n in range(per_label):
+                text = " ".join(sentence(rng, label == "pos") for _ in range(3))
+                rows.append({"id": f"{split}/{label}/{n}_{8 if label == 'pos' else 2}", "label": label,
+                             "text": (f"zzqq {n} . " if split == "test" else "") + "\u2014 " + text})
+    rows[16:16] = [{"id": f"train/unsup/{n}_0", "label": "", "text": " ".join(sentence(rng, n % 2 == 0)
+                                                                            for _ in range(3))}
+                   for n in range(unlabelled)]
+    with open(folder / "reviews.jsonl", "w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in rows)
+    pos = [sentence(rng, True, review=False) for _ in range(20)]
+    neg = [sentence(rng, False, review=False) for _ in range(20)]
+    (folder / "rt-polarity.pos").write_text("\n".join(pos) + "\n", encoding="utf-8")
+    (folder / "rt-polarity.neg").write_text("\n".join(neg) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_imdb_splits_and_bytes():
+    assert [split_of(i) for i in ("train/pos/0_9", "test/neg/3_2", "train/unsup/7_0", "pos/cv001", "", "train")] \
+        == ["train", "test", "train", "", "", ""]
+    splits, labels = ["train", "train", "test", "train", "test", "train"], ["pos", "neg", "pos", "", "neg", "pos"]
+    assert labelled(splits, labels, "train") == [0, 5, 1] and labelled(splits, labels, "train", 2) == [0, 1]
+    text = "caf\u00e9 \u2014 ok"
+    assert len(as_bytes(text)) == len(text.encode("utf-8")) and from_bytes(as_bytes(text)) == text
+    assert set(as_bytes(text)) <= set(BYTE_SYMBOLS) and from_bytes(as_bytes(text)[:4]) == "caf\ufffd"
+
+
+def test_mlstm_states_are_read_at_each_true_end_in_chunks(monkeypatch):
+    monkeypatch.setattr(su, "FEATURE_CHUNK", 4)  # sequences of up to 19 steps: several chunks, ends inside them
+    torch.manual_seed(0)
+    model = CharRNN(11, hidden=12, layers=2, cell="mlstm", embed=5).eval()
+    g = torch.Generator().manual_seed(1)
+    seqs = [torch.randint(0, 11, (int(n),), generator=g) for n in (7, 1, 19, 3, 12, 19, 5, 4)]
+    batched = su.final_states(model, seqs, torch.device("cpu"), batch_size=3)
+    one_by_one = np.stack([model.hidden_states(s[None])[0, -1].numpy() for s in seqs])
+    np.testing.assert_allclose(batched, one_by_one, atol=1e-6)
+    _, (_, c) = model(seqs[2][None])
+    np.testing.assert_allclose(batched[2], c[-1, 0].detach().numpy(), atol=1e-6)
+
+
+def test_imdb_run_with_a_byte_level_mlstm(tmp_path, capsys, monkeypatch):
+    torch.set_num_threads(1)
+    folder = make_imdb_fixture(tmp_path)
+    read = []
+    train_model = su.char_rnn.train_model
+    monkeypatch.setattr(su.char_rnn, "train_model", lambda cfg, run, text, vocab=None: read.append(text) or
+                        train_model(cfg, run, text, vocab))
+    out = tmp_path / "run"
+    args = run_args(folder, out, "--cell", "mlstm", "--encoding", "bytes", "--max-steps", "15", "--eval-every", "15")
+    args[args.index("--reviews") + 1] = str(folder / "reviews.jsonl")
+    assert main(args) == 0, capsys.readouterr().err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["cell"] == "mlstm" and summary["encoding"] == "bytes" and summary["vocab_size"] == 256
+    assert summary["reviews_read"] == 48 and "zzqq" not in read[0], "the network never reads the test reviews"
+    assert summary["review_chars"] == len(read[0]) and "\u00e2\u0080\u0094" in read[0], "an em dash is 3 bytes"
+    assert summary["imdb_train_reviews"] == summary["imdb_test_reviews"] == 32
+    assert summary["imdb_acc_bow"] > 0.9, "the planted words give the label away"
+    assert summary["imdb_acc_all_units"] > 0.7, "the final state of a review ending in 'i loved it' holds it"
+    assert 0 <= summary["imdb_best_unit"] < 24 and 0.0 <= summary["imdb_acc_best_unit"] <= 1.0
+    assert summary["mr_unknown_chars"] == summary["imdb_unknown_chars"] == 0, "every byte is in the vocabulary"
+    assert (out / "unit_reviews.png").is_file()
+
+    assert main(["sample", str(out), "--prime", "caf\u00e9", "--length", "40"]) == 0
+    assert capsys.readouterr().out.startswith("caf\u00e9")
+    again = tmp_path / "again"  # the earlier run's encoding, though --encoding is not given
+    args = run_args(folder, again, "--from-run", str(out), "--imdb-reviews", "8")
+    args[args.index("--reviews") + 1] = str(folder / "reviews.jsonl")
+    assert main(args) == 0, capsys.readouterr().err
+    reused = json.loads((again / "summary.json").read_text())
+    assert reused["encoding"] == "bytes" and reused["mr_cv_acc_all_units"] == summary["mr_cv_acc_all_units"]
+    assert reused["imdb_train_reviews"] == reused["imdb_test_reviews"] == 8

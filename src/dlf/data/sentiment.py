@@ -3,7 +3,8 @@
     <root>/sentiment/movie_reviews.jsonl    2,000 full reviews, one JSON object a line: {"id", "label", "text"}
     <root>/sentiment/rt-polarity.pos        5,331 positive review snippets, one a line (Pang & Lee 2005, "MR")
     <root>/sentiment/rt-polarity.neg        5,331 negative ones
-    <root>/imdb/reviews.jsonl               optional: 100,000 IMDB reviews (Maas et al. 2011), the same format
+    <root>/imdb/reviews.jsonl               optional: 100,000 IMDB reviews (Maas et al. 2011), the same format;
+                                            ids train/{pos,neg,unsup}/N_R and test/{pos,neg}/N_R name the split
 
 `dlf data download movie-reviews mr` (and `imdb`) fetches them (see dlf.data.catalogue).
 
@@ -79,13 +80,19 @@ def load_reviews(path: str | os.PathLike) -> tuple[list[str], list[str]]:
     """The normalised `text` of every review in a JSON-lines file, and its `label` ("" if none); one-line errors.
 
     The labels only pick which reviews to show in plots: the language model never sees them."""
+    texts, labels, _ = read_reviews(path)
+    return texts, labels
+
+
+def read_reviews(path: str | os.PathLike) -> tuple[list[str], list[str], list[str]]:
+    """As `load_reviews`, plus each review's `id` ("" if none): IMDB's ids name their split, e.g. test/pos/12_9."""
     path = Path(path)
     try:
         lines = path.read_bytes().decode("utf-8").split("\n")
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 (bad byte at offset {exc.start}); give the JSON-lines file of "
                         f"reviews") from None
-    texts, labels = [], []
+    texts, labels, ids = [], [], []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -98,9 +105,39 @@ def load_reviews(path: str | os.PathLike) -> tuple[list[str], list[str]]:
             raise DataError(f"{path} line {number}: no \"text\" string; each line must be a JSON object with one")
         texts.append(normalise(text))
         labels.append(str(record.get("label", "")))
+        ids.append(str(record.get("id", "")))
     if not any(t.strip() for t in texts):
         raise DataError(f"{path}: holds no review text; give a JSON-lines file with a \"text\" in each line")
-    return texts, labels
+    return texts, labels, ids
+
+
+def split_of(review_id: str) -> str:
+    """"train" or "test" for an IMDB id (train/pos/0_9, test/neg/3_2, train/unsup/7_0), else ""."""
+    head = review_id.split("/", 1)[0]
+    return head if head in ("train", "test") and "/" in review_id else ""
+
+
+def labelled(splits: list[str], labels: list[str], split: str, n: int = 0) -> list[int]:
+    """Indices of the pos/neg reviews of one split; n > 0 keeps the first n/2 of each label (in file order)."""
+    pos = [i for i, (s, y) in enumerate(zip(splits, labels)) if s == split and y == "pos"]
+    neg = [i for i, (s, y) in enumerate(zip(splits, labels)) if s == split and y == "neg"]
+    if n:
+        pos, neg = pos[:n // 2], neg[:n - n // 2]
+    return pos + neg
+
+
+# bytes ------------------------------------------------------------------------------------------------------
+BYTE_SYMBOLS = "".join(map(chr, range(256)))  # a byte-level model's vocabulary: byte b is the character chr(b)
+
+
+def as_bytes(text: str) -> str:
+    """The UTF-8 bytes of `text`, one character per byte (chr(b)): what a byte-level model reads."""
+    return text.encode("utf-8").decode("latin-1")
+
+
+def from_bytes(symbols: str) -> str:
+    """Back from `as_bytes` (an incomplete UTF-8 sequence, as a sampled one may be, becomes U+FFFD)."""
+    return symbols.encode("latin-1").decode("utf-8", errors="replace")
 
 
 def read_lines(path: Path) -> list[str]:

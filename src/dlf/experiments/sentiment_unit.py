@@ -10,6 +10,12 @@ the labels are never used in training). Each MR sentence is then read from a zer
 (the way a sentence sits in a review) and its final cell state c_T (hidden state for a GRU or RNN) is the feature
 vector. On 10 stratified folds, dlf.experiments._probe scores the L1 read-out on all units, the best single unit
 (picked inside each training fold), and a bag-of-words logistic regression on the same folds: the floor to beat.
+
+With IMDB (`--reviews imdb/reviews.jsonl` of `dlf data download imdb`: 25,000 train, 25,000 test and 50,000
+unlabelled reviews, Maas et al. 2011) the network learns from the train and unlabelled reviews (never the test
+ones), and the same three read-outs are also fitted on the labelled train reviews' final states and scored on
+the test reviews. `--encoding bytes` reads UTF-8 bytes (256 symbols) as Radford et al. do; `--cell mlstm` is
+their multiplicative LSTM (dlf.models.mlstm).
 """
 
 from __future__ import annotations
@@ -26,8 +32,17 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
 
 from dlf.config import Range, Text, require
-from dlf.data.sentiment import find_reviews, load_polarity, load_reviews
-from dlf.errors import DataError, DlfError
+from dlf.data.sentiment import (
+    BYTE_SYMBOLS,
+    as_bytes,
+    find_reviews,
+    from_bytes,
+    labelled,
+    load_polarity,
+    read_reviews,
+    split_of,
+)
+from dlf.errors import ConfigError, DataError, DlfError
 from dlf.experiments import _probe, _sentiment_plots, char_rnn
 from dlf.experiments._char_units import unit_page
 from dlf.models.charrnn import CharRNN
@@ -36,6 +51,7 @@ from dlf.text.vocab import Vocab
 
 PREFIX, SUFFIX = "\n", " "  # an MR sentence is read as a line of a review: "\n" + sentence + " "
 REVIEW_ORDER_SEED = 0  # the reviews are joined in one fixed shuffled order, whatever --seed is
+FEATURE_CHUNK = 256  # an mLSTM reads long texts this many steps at a time (its input projection is (B, T, 5H))
 
 
 @dataclass
@@ -54,10 +70,17 @@ class Config(char_rnn.Config):
     """Reuse the trained model of this char-rnn or sentiment-unit run folder instead of training one."""
     jobs: Annotated[int, Range(0, 1024)] = 0
     """Threads fitting the read-out folds in parallel (0: one per CPU core, at most one per fold)."""
+    encoding: Literal["chars", "bytes"] = "chars"
+    """What the network reads: chars (the distinct characters of the reviews) or bytes (their UTF-8 bytes, a
+    fixed 256-symbol vocabulary, as Radford et al.). With --from-run, the earlier run's encoding is used."""
+    imdb_reviews: Annotated[int, Range(0, 1_000_000)] = 0
+    """With IMDB's reviews: read out on the first N/2 positive and N/2 negative train reviews, and as many test
+    reviews (0: all, 25,000 and 25,000). Each review is read whole: on a CPU, thousands take minutes."""
     text: str | None = None
     """Not used here: sentiment-unit learns from --reviews."""
-    cell: Literal["lstm", "gru", "rnn"] = "lstm"
-    """Recurrent cell: lstm (its cell states c_t are read, as Radford et al. do), gru or rnn (tanh)."""
+    cell: Literal["lstm", "gru", "rnn", "mlstm"] = "lstm"
+    """Recurrent cell: lstm (its cell states c_t are read, as Radford et al. do), gru, rnn (tanh) or mlstm
+    (multiplicative LSTM, Krause et al. 2016: Radford et al.'s cell; cell states read; no fused kernel)."""
     hidden: int = 1024
     """Units in each recurrent layer (Radford et al.: 4,096)."""
     seq_len: int = 256
@@ -93,6 +116,11 @@ def training_text(reviews: list[str]) -> tuple[str, np.ndarray]:
     return "\n".join(reviews[i] for i in order), order
 
 
+def symbols(text: str, encoding: str) -> str:
+    """`text` as the network reads it: itself (chars), or its UTF-8 bytes one character each (bytes)."""
+    return as_bytes(text) if encoding == "bytes" else text
+
+
 def encode_known(vocab: Vocab, text: str) -> tuple[torch.Tensor, int]:
     """Ids of `text`, a character the model never saw read as a space (or its first character); and how many."""
     unknown = set(vocab.missing(text))
@@ -112,10 +140,35 @@ def final_states(model: CharRNN, seqs: list[torch.Tensor], device, batch_size: i
     model = model.to(device).eval()
     out = torch.empty(len(seqs), model.hidden)
     for idx, x, lengths in _batches(seqs, batch_size):
+        if model.cell == "mlstm":
+            out[idx] = _mlstm_final_cells(model, model.embed(x.to(device)), lengths, device)
+            continue
         packed = pack_padded_sequence(model.embed(x.to(device)), lengths, batch_first=True, enforce_sorted=False)
         _, state = model.rnn(packed)  # (layers, B, H) each
         out[idx] = (state[1] if model.cell == "lstm" else state)[-1].float().cpu()
     return out.numpy()
+
+
+def _mlstm_final_cells(model: CharRNN, emb: torch.Tensor, lengths: torch.Tensor, device) -> torch.Tensor:
+    """c_T of the mLSTM's last layer at each sequence's own end: (B, H). It reads FEATURE_CHUNK steps at a time,
+    the state carried over (a whole IMDB review at once would need (B, T, 5H) input projections), in bf16 on a GPU."""
+    state, lengths = None, lengths.to(device)
+    with torch.autocast("cuda", torch.bfloat16, enabled=device.type == "cuda"):
+        for start in range(0, emb.shape[1], FEATURE_CHUNK):
+            _, state = model.rnn(emb[:, start:start + FEATURE_CHUNK], state, lengths=(lengths - start).clamp(min=0))
+    return state[1][-1].float().cpu()
+
+
+def read_features(cfg: Config, model: CharRNN, vocab: Vocab, encoding: str, texts: list[str], device,
+                  suffix: str = SUFFIX) -> tuple[np.ndarray, int]:
+    """The state (--pool) of each text read from a zero state as PREFIX + text + suffix: (N, hidden); and how
+    many of its characters the model never saw."""
+    encoded = [encode_known(vocab, symbols(PREFIX + t + suffix, encoding)) for t in texts]
+    features = (final_states if cfg.pool == "final" else mean_states)(model, [ids for ids, _ in encoded], device)
+    if not np.isfinite(features).all():  # weights that diverged: stop before the probe's solver meets NaN
+        raise DlfError("the char-RNN's states hold NaN or inf (its weights diverged); train it again with a "
+                       "lower --lr")
+    return features, sum(n for _, n in encoded)
 
 
 @torch.no_grad()
@@ -148,58 +201,61 @@ def load_trained(path: str) -> tuple[CharRNN, Vocab, dict]:
     name = run_experiment(folder)
     if name not in ("char-rnn", "sentiment-unit"):
         raise DlfError(f"--from-run {folder} is a '{name}' run; give the folder of a char-rnn or sentiment-unit run")
-    model, vocab = char_rnn.load_model(folder, load_run_config(name, folder))
+    cfg = load_run_config(name, folder)
+    model, vocab = char_rnn.load_model(folder, cfg)
     summary_path = folder / "summary.json"
     summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
     return model, vocab, {"val_bpc": summary.get("val_bpc", summary.get("val_bits_per_char")),
                           "train_bpc": summary.get("train_bpc", summary.get("train_bits_per_char")),
-                          "steps": summary.get("steps"), "parameters": sum(p.numel() for p in model.parameters())}
+                          "steps": summary.get("steps"), "parameters": sum(p.numel() for p in model.parameters()),
+                          "encoding": getattr(cfg, "encoding", "chars")}
 
 
-def cpu_jobs(cfg: Config) -> int:
-    """--jobs, or one thread per CPU core this process may use, at most one per fold."""
+def cpu_jobs(cfg: Config, most: int) -> int:
+    """--jobs, or one thread per CPU core this process may use, at most `most` (the fits that can run at once)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return cfg.jobs or max(1, min(cfg.folds, cores))
+    return cfg.jobs or max(1, min(most, cores))
 
 
 # the experiment ---------------------------------------------------------------------------------------------
 def run(cfg: Config, run) -> dict:
     reviews_path, folder = find_reviews(cfg.reviews, run.data_dir)
-    reviews, review_labels = load_reviews(reviews_path)
+    reviews, review_labels, ids = read_reviews(reviews_path)
     sentences, labels = load_polarity(folder, cfg.max_sentences)
     if min(labels.sum(), len(labels) - labels.sum()) < cfg.folds:
         raise DataError(f"{folder}: {labels.sum()} positive and {len(labels) - labels.sum()} negative MR "
                         f"sentences, too few for --folds {cfg.folds}; give more sentences or fewer folds")
-    text, order = training_text(reviews)
-    if cfg.from_run:
-        model, vocab, trained = load_trained(cfg.from_run)
-    else:
-        model, vocab, trained = char_rnn.train_model(cfg, run, text)
+    splits = [split_of(i) for i in ids]
+    read = [i for i, split in enumerate(splits) if split != "test"]  # the network never reads IMDB's test reviews
+    model, vocab, trained = load_trained(cfg.from_run) if cfg.from_run else (None, None, {})
+    encoding = trained.get("encoding", cfg.encoding)
+    text, order = training_text([symbols(reviews[i], encoding) for i in read])
+    if model is None:
+        fixed = Vocab(list(BYTE_SYMBOLS)) if encoding == "bytes" else None
+        model, vocab, trained = char_rnn.train_model(cfg, run, text, fixed)
         char_rnn.plot_curves(run)
     device = pick_device(cfg.device)
 
     start = time.perf_counter()
-    encoded = [encode_known(vocab, PREFIX + s + SUFFIX) for s in sentences]
-    features = (final_states if cfg.pool == "final" else mean_states)(model, [ids for ids, _ in encoded], device)
+    features, unknown = read_features(cfg, model, vocab, encoding, sentences, device)
     run.timing["features_s"] = round(time.perf_counter() - start, 3)
-    if not np.isfinite(features).all():  # weights that diverged: stop before the probe's solver meets NaN
-        raise DlfError("the char-RNN's states on the MR sentences hold NaN or inf (its weights diverged); "
-                       "train it again with a lower --lr")
     start = time.perf_counter()
-    readout = _probe.cross_validate(features, labels, sentences, cfg.folds, cfg.seed, cfg.l1_C, cpu_jobs(cfg),
-                                    run.quiet)
+    readout = _probe.cross_validate(features, labels, sentences, cfg.folds, cfg.seed, cfg.l1_C,
+                                    cpu_jobs(cfg, cfg.folds), run.quiet)
     run.timing["readout_s"] = round(time.perf_counter() - start, 3)
 
     summary = {
-        "sentences": len(sentences), "sentences_positive": int(labels.sum()),
-        "review_chars": len(text), "vocab_size": len(vocab), "mr_unknown_chars": sum(n for _, n in encoded),
+        "sentences": len(sentences), "sentences_positive": int(labels.sum()), "reviews_read": len(read),
+        "review_chars": len(text), "encoding": encoding, "vocab_size": len(vocab), "mr_unknown_chars": unknown,
         "hidden": model.hidden, "cell": model.cell, "parameters": trained.get("parameters"),
         "steps": trained.get("steps"), "val_bits_per_char": trained.get("val_bpc"),
         "train_bits_per_char": trained.get("train_bpc"), "folds": cfg.folds, "pool": cfg.pool, **readout,
     }
+    summary |= imdb_readout(cfg, run, model, vocab, encoding, device, reviews, review_labels, splits)
     _, val_text = char_rnn.split(text)
-    held_out = held_out_reviews(reviews, review_labels, order, len(text) - len(val_text))
-    make_plots(run, model, vocab, device, features, labels, sentences, held_out, summary)
+    held_out = held_out_reviews([reviews[i] for i in read], [review_labels[i] for i in read], order,
+                                len(text) - len(val_text), encoding)
+    make_plots(run, model, vocab, device, encoding, features, labels, sentences, held_out, summary)
     if cfg.analyze_chars:  # char-rnn's search for units that track quotes, line position, ... (on the CPU)
         from dlf.experiments import _char_units
 
@@ -207,21 +263,54 @@ def run(cfg: Config, run) -> dict:
     return summary
 
 
-def held_out_reviews(reviews: list[str], labels: list[str], order: np.ndarray, cut: int) -> list[tuple[str, str]]:
-    """(text, label) of the reviews wholly inside the validation part of the training text (never trained on)."""
-    starts = np.cumsum([0] + [len(reviews[i]) + 1 for i in order[:-1]])  # +1: the "\n" joining them
+def imdb_readout(cfg: Config, run, model, vocab, encoding, device, reviews, labels, splits) -> dict:
+    """IMDB's read-outs: fitted on the labelled train reviews' states, scored on the test reviews' ({} if the
+    reviews have no train/ and test/ ids). Bag of words on the same reviews: the floor, in the same run."""
+    train, test = (labelled(splits, labels, split, cfg.imdb_reviews) for split in ("train", "test"))
+    if not train and not test:
+        return {}
+    for split, idx in (("train", train), ("test", test)):
+        if len({labels[i] for i in idx}) < 2:
+            raise DataError(f"--reviews {cfg.reviews}: its {split}/ reviews do not hold both labels pos and neg; "
+                            f"give IMDB's reviews.jsonl whole, or a larger --imdb-reviews")
+    start = time.perf_counter()
+    x_train, unknown_train = read_features(cfg, model, vocab, encoding, [reviews[i] for i in train], device, "")
+    x_test, unknown_test = read_features(cfg, model, vocab, encoding, [reviews[i] for i in test], device, "")
+    run.timing["imdb_features_s"] = round(time.perf_counter() - start, 3)
+    start = time.perf_counter()
+    y_train, y_test = (np.array([labels[i] == "pos" for i in idx], dtype=np.int64) for idx in (train, test))
+    fits = len(_probe.L1_GRID) * _probe.INNER_FOLDS  # the fits that choose C, run at once
+    out = _probe.train_test(x_train, y_train, x_test, y_test, [reviews[i] for i in train],
+                            [reviews[i] for i in test], cfg.seed, cfg.l1_C, cpu_jobs(cfg, fits))
+    run.timing["imdb_readout_s"] = round(time.perf_counter() - start, 3)
+    return {"imdb_train_reviews": len(train), "imdb_test_reviews": len(test),
+            "imdb_unknown_chars": unknown_train + unknown_test, **out}
+
+
+def held_out_reviews(reviews: list[str], labels: list[str], order: np.ndarray, cut: int,
+                     encoding: str = "chars") -> list[tuple[str, str]]:
+    """(text, label) of the reviews wholly inside the validation part of the training text (never trained on);
+    `cut` counts symbols as the network reads them (characters or bytes)."""
+    sizes = [len(symbols(reviews[i], encoding)) + 1 for i in order[:-1]]  # +1: the "\n" joining them
+    starts = np.cumsum([0] + sizes)
     return [(reviews[i], labels[i]) for i, s in zip(order, starts) if s >= cut]
 
 
 # plots ------------------------------------------------------------------------------------------------------
 @torch.no_grad()
-def unit_trace(model: CharRNN, vocab: Vocab, device, text: str, unit: int) -> np.ndarray:
-    """The unit's value after each character of `text` (read after PREFIX, from a zero state): (len(text),)."""
-    ids, _ = encode_known(vocab, PREFIX + text)
-    return model.hidden_states(ids[None].to(device))[0, len(PREFIX):, unit].float().cpu().numpy()
+def unit_trace(model: CharRNN, vocab: Vocab, device, text: str, unit: int, encoding: str = "chars") -> np.ndarray:
+    """The unit's value after each character of `text` (read after PREFIX, from a zero state): (len(text),).
+
+    Bytes: the value after each character's last byte."""
+    ids, _ = encode_known(vocab, symbols(PREFIX + text, encoding))
+    values = model.hidden_states(ids[None].to(device))[0, :, unit].float().cpu().numpy()  # (symbols,)
+    if encoding == "bytes":
+        values = values[np.cumsum([len(ch.encode("utf-8")) for ch in PREFIX + text]) - 1]  # (characters,)
+    return values[len(PREFIX):]
 
 
-def make_plots(run, model, vocab, device, features, labels, sentences, held_out, summary, shown: int = 4) -> None:
+def make_plots(run, model, vocab, device, encoding, features, labels, sentences, held_out, summary,
+               shown: int = 4) -> None:
     """Histogram of the best unit by label, the unit over a few MR sentences and over held-out reviews."""
     unit, sign = summary["best_unit"], summary["best_unit_sign"] or 1.0
     name = f"unit {unit}" if sign > 0 else f"-(unit {unit})"
@@ -235,13 +324,14 @@ def make_plots(run, model, vocab, device, features, labels, sentences, held_out,
         ok = [i for i in range(len(sentences)) if labels[i] == wanted and 50 <= len(sentences[i]) <= 140]
         return (ok or [i for i in range(len(sentences)) if labels[i] == wanted])[:shown]
 
-    items = [("+" if labels[i] else "-", sentences[i], sign * unit_trace(model, vocab, device, sentences[i], unit))
-             for i in pick(1) + pick(0)]
+    items = [("+" if labels[i] else "-", sentences[i],
+              sign * unit_trace(model, vocab, device, sentences[i], unit, encoding)) for i in pick(1) + pick(0)]
     _sentiment_plots.text_heatmap(run, items, threshold, f"{name} after each character of MR sentences "
                                                          f"(green: positive side, red: negative side)")
     reviews = [r for r in held_out if r[1] == "pos"][:2] + [r for r in held_out if r[1] == "neg"][:2]
     if reviews:
-        items = [(label, text, sign * unit_trace(model, vocab, device, text, unit)) for text, label in reviews]
+        items = [(label, text, sign * unit_trace(model, vocab, device, text, unit, encoding))
+                 for text, label in reviews]
         _sentiment_plots.traces(run, items, threshold, name, f"{name} along held-out reviews")
         if run.enabled:
             page = "".join(PREFIX + text for _, text, _ in items)
@@ -252,5 +342,20 @@ def make_plots(run, model, vocab, device, features, labels, sentences, held_out,
 
 
 def sample(run_dir: Path, cfg: Config, opts) -> str:
-    """`dlf sample RUN_DIR`: review text from the model, as for char-rnn."""
-    return char_rnn.sample(run_dir, cfg, opts)
+    """`dlf sample RUN_DIR`: review text from the model, as for char-rnn (a byte-level model: --length in bytes)."""
+    if cfg.encoding != "bytes":
+        return char_rnn.sample(run_dir, cfg, opts)
+    from dlf.sampling import output_path
+
+    model, vocab = char_rnn.load_model(run_dir, cfg)
+    prime = PREFIX if opts.prime is None else opts.prime
+    if not prime:
+        raise ConfigError("--prime is empty; give at least one character, e.g. --prime 'this film'")
+    length = 500 if opts.length is None else opts.length
+    temperature = 0.8 if opts.temperature is None else opts.temperature
+    ids = model.generate(vocab.encode(as_bytes(prime)), length, temperature, opts.top_k or 0,
+                         torch.Generator().manual_seed(opts.seed))
+    text = prime + from_bytes(vocab.decode(ids))
+    path = output_path(run_dir, opts.out, "sample.txt", ".txt")
+    path.write_text(text, encoding="utf-8")
+    return f"{length} bytes after a {len(prime)}-character prime written to {path}" if opts.out else text
