@@ -54,7 +54,7 @@ def run_dlf(corpus: str, model: str, epochs: int) -> tuple[dict, object]:
     vocab, ids = read_corpus(corpus, s["min_count"])
     prep = time.perf_counter() - start
     w2v = Word2Vec(vocab, s["dim"], model == "cbow", s["window"], s["negative"], s["sample"], s["seed"])
-    w2v.compile()  # numba compiles (or loads from its cache) on the first call: keep that out of the clock
+    w2v.compile(ids.dtype)  # numba compiles (or loads from its cache) on the first call: keep that out of the clock
     start, cpu = time.perf_counter(), time.process_time()
     for _ in w2v.train(ids, epochs, LR[model], s["threads"]):
         pass
@@ -151,7 +151,9 @@ def main() -> None:
                                        str(epochs)] + (["--data-dir", str(data_dir)] if data_dir else []))
                            for name in ("dlf", "gensim"))
             pairs = interleave(dlf, gensim, a.pairs, progress=lambda m: print(
-                f"  {m.side} {m.result['model']}: {m.result['train_s']:.1f} s", file=sys.stderr, flush=True))
+                f"  pair {m.pair} {m.side} {m.result['model']}: {m.result['train_s']:.1f} s, "
+                f"{m.result['words_per_s']:,.0f} words/s, analogy {m.result['total']:.2%}, "
+                f"peak {m.peak_rss_mb:,.0f} MiB, load {load()}", file=sys.stderr, flush=True))
             r0 = pairs[0][0].result
             note = (f"{r0['model']} on {r0['corpus_words']:,} words x {epochs} epoch(s), vocabulary {r0['vocab']:,}; "
                     f"dim 100, window 5, 5 negatives, min_count 5, sample 1e-3, {SETTINGS['threads']} threads; "

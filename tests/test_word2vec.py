@@ -28,7 +28,7 @@ from dlf.text.evaluate import (
     spearman,
 )
 from dlf.text.vectors import WordVectors
-from dlf.text.vocab import NOISE_DOMAIN, keep_probabilities, noise_cum_table, noise_distribution, read_corpus
+from dlf.text.vocab import keep_probabilities, noise_alias_table, noise_distribution, read_corpus
 
 TOPICS = 6
 
@@ -81,23 +81,52 @@ def trained(tmp_path_factory):
     return out, summary, root
 
 
+def alias_probabilities(noise: np.ndarray) -> np.ndarray:
+    """The distribution an alias table draws from: bucket i (chosen with 1/V) gives word i with threshold_i / 2^32,
+    else its alias."""
+    accept = noise[:, 0] / 2.0**32
+    p = accept.copy()
+    np.add.at(p, noise[:, 1].astype(np.int64), 1 - accept)
+    return p / len(noise)
+
+
+def only_word(w: int, vocab_size: int) -> np.ndarray:
+    """An alias table whose every draw is word w: no bucket accepts itself and every alias is w."""
+    return np.stack([np.zeros(vocab_size), np.full(vocab_size, w)], 1).astype(np.uint32)
+
+
 # --- the distributions --------------------------------------------------------------------------------------------
 def test_noise_distribution_follows_unigram_to_the_three_quarters():
     counts = np.array([1000, 400, 100, 30, 5])
     p = noise_distribution(counts)
     expected = counts**0.75 / (counts**0.75).sum()
     assert np.allclose(p, expected, rtol=1e-12)
-    cum = noise_cum_table(counts)
-    assert cum[-1] == NOISE_DOMAIN
-    assert np.allclose(np.diff(cum, prepend=0) / NOISE_DOMAIN, expected, atol=1e-9)
+    noise = noise_alias_table(counts)
+    assert np.allclose(alias_probabilities(noise), expected, atol=1e-9)
     # the kernel's draws: frequencies within 4 standard errors of P_n
     r, draws = np.uint64(12345), np.zeros(len(counts))
     n = 100_000
     for _ in range(n):
-        r = w2v.next_random(r)
-        draws[w2v.draw_noise(cum, r)] += 1
+        w, r = w2v.draw_noise(noise, r)
+        draws[w], r = draws[w] + 1, np.uint64(r)  # numba returns the state as a Python int: keep it unsigned
     se = np.sqrt(expected * (1 - expected) / n)
     assert np.all(np.abs(draws / n - expected) < 4 * se), (draws / n, expected)
+
+
+def test_alias_table_is_exact_on_a_large_skewed_vocabulary():
+    """Zipf-like counts over 50,000 words (the rarest ~10^4 times rarer under P_n than the most frequent): the table
+    gives every word its P_n(w) to 32-bit rounding, and draws from the rarest tenth come as often as P_n says."""
+    counts = (1e6 / np.arange(1, 50_001)).astype(np.int64) + 5
+    noise = noise_alias_table(counts)
+    expected = noise_distribution(counts)
+    assert noise.shape == (50_000, 2) and noise.dtype == np.uint32
+    assert np.abs(alias_probabilities(noise) / expected - 1).max() < 1e-5
+    r, n, rare = np.uint64(99), 200_000, 0
+    for _ in range(n):
+        w, r = w2v.draw_noise(noise, r)
+        rare, r = rare + (w >= 45_000), np.uint64(r)
+    p_rare = expected[45_000:].sum()
+    assert abs(rare / n - p_rare) < 4 * math.sqrt(p_rare / n)
 
 
 def test_keep_probability_is_the_c_code_formula():
@@ -129,10 +158,10 @@ def test_negative_sampling_step_is_sgd_on_the_loss():
     rng = np.random.default_rng(0)
     h = rng.normal(0, 0.5, 8).astype(np.float32)
     out = rng.normal(0, 0.5, (2, 8)).astype(np.float32)
-    cum = np.array([0, NOISE_DOMAIN])  # every noise draw is word 1
+    noise = only_word(1, 2)  # every noise draw is word 1
     lr = np.float32(0.1)
     syn1neg, grad_h = out.copy(), np.zeros(8, np.float32)
-    loss, _ = w2v.negative_sampling_step(h, 0, syn1neg, grad_h, cum, 1, lr, np.uint64(1))
+    loss, _ = w2v.negative_sampling_step(h[None], 0, 0, syn1neg, grad_h, noise, 1, lr, np.uint64(1))
     th, tu = torch.tensor(h, dtype=torch.float64, requires_grad=True), torch.tensor(out, dtype=torch.float64,
                                                                                      requires_grad=True)
     ref = -torch.nn.functional.logsigmoid(th @ tu[0]) - torch.nn.functional.logsigmoid(-(th @ tu[1]))
@@ -148,13 +177,57 @@ def test_dynamic_window_gives_window_plus_one_examples_per_word():
     vocab_counts = np.full(50, 100)
     ids = np.random.default_rng(0).integers(0, 50, n).astype(np.int32)
     syn0, syn1 = np.zeros((50, 4), np.float32), np.zeros((50, 4), np.float32)
-    keep, cum = np.ones(50), noise_cum_table(vocab_counts)
-    _, examples, kept = w2v.train_chunk(ids, syn0, syn1, keep, cum, False, window, 2, np.float32(0.01),
+    keep, noise = np.ones(50), noise_alias_table(vocab_counts)
+    _, examples, kept = w2v.train_chunk(ids, syn0, syn1, keep, noise, False, window, 2, np.float32(0.01),
                                         np.uint64(3))
     assert kept == n
     assert examples / n == pytest.approx(window + 1, rel=0.02)
-    _, examples, _ = w2v.train_chunk(ids, syn0, syn1, keep, cum, True, window, 2, np.float32(0.01), np.uint64(3))
+    _, examples, _ = w2v.train_chunk(ids, syn0, syn1, keep, noise, True, window, 2, np.float32(0.01), np.uint64(3))
     assert examples == n  # CBOW: one example per word
+
+
+def sgd_reference(words, syn0, syn1, noise_word, lr, cbow):
+    """word2vec.c's SGD written with torch autograd (float64), example by example, for a window of 1 (the radius is
+    then always 1), no subsampling and every noise draw `noise_word`: each example's loss
+    -log sigma(h . u_t) - log sigma(-h . u_n) is differentiated at the current vectors, u_t and u_n move by -lr
+    times their gradients, and the step for h goes to the context row (skip-gram) or to every context row (CBOW,
+    whose h is the context mean). Returns the summed loss and the two matrices."""
+    syn0, syn1 = torch.tensor(syn0, dtype=torch.float64), torch.tensor(syn1, dtype=torch.float64)
+    total = 0.0
+    for i, t in enumerate(words):
+        context = [words[j] for j in (i - 1, i + 1) if 0 <= j < len(words)]
+        for ctx in ([context] if cbow else [[c] for c in context]):
+            h = syn0[ctx].mean(0).clone().requires_grad_()
+            targets = [t] + ([noise_word] if noise_word != t else [])
+            u = syn1[targets].clone().requires_grad_()
+            scores = u @ h
+            loss = -torch.nn.functional.logsigmoid(scores[0]) - torch.nn.functional.logsigmoid(-scores[1:]).sum()
+            loss.backward()
+            with torch.no_grad():
+                syn1[targets] -= lr * u.grad
+                for c in ctx:
+                    syn0[c] -= lr * h.grad
+            total += loss.item()
+    return total, syn0.numpy(), syn1.numpy()
+
+
+@pytest.mark.parametrize("cbow", [False, True])
+def test_train_chunk_is_sequential_sgd_against_autograd(cbow):
+    """The compiled kernel over a 12-word chunk (skip-gram: 22 examples, CBOW: 12) gives the vectors and the loss
+    of the same SGD done by autograd, up to the sigmoid table's error."""
+    rng = np.random.default_rng(1)
+    vocab_size, dim, lr = 6, 8, 0.2
+    words = rng.integers(0, vocab_size, 12).astype(np.int32)
+    syn0 = rng.normal(0, 0.5, (vocab_size, dim)).astype(np.float32)
+    syn1 = rng.normal(0, 0.5, (vocab_size, dim)).astype(np.float32)
+    ref_loss, ref0, ref1 = sgd_reference(words.tolist(), syn0, syn1, 5, lr, cbow)
+    k0, k1 = syn0.copy(), syn1.copy()
+    loss, examples, kept = w2v.train_chunk(words, k0, k1, np.ones(vocab_size), only_word(5, vocab_size), cbow, 1, 1,
+                                           np.float32(lr), np.uint64(3))
+    assert kept == 12 and examples == (12 if cbow else 22)
+    assert np.abs(k0 - syn0).max() > 0.05 and np.abs(k1 - syn1).max() > 0.05  # the vectors did move
+    assert np.allclose(k0, ref0, atol=5e-3) and np.allclose(k1, ref1, atol=5e-3)
+    assert loss == pytest.approx(ref_loss, rel=1e-2)
 
 
 # --- the vocabulary -----------------------------------------------------------------------------------------------

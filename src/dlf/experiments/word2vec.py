@@ -135,7 +135,7 @@ def train(cfg: Config, run, model: Word2Vec, ids: np.ndarray) -> float:
     total = len(ids) * cfg.epochs
     bar = tqdm(total=total, unit="word", unit_scale=True, desc=cfg.model, disable=True if run.quiet else None)
     loss_sum, examples, next_log, loss = 0.0, 0, cfg.log_every, float("nan")
-    model.compile()
+    model.compile(ids.dtype)
     start = time.perf_counter()
     for res in model.train(ids, cfg.epochs, cfg.learning_rate, cfg.threads):
         bar.update(res.words)
@@ -156,6 +156,7 @@ def train(cfg: Config, run, model: Word2Vec, ids: np.ndarray) -> float:
                        f"lower --lr (it was {cfg.learning_rate:g})")
     seconds = time.perf_counter() - start
     run.timing.update(train_s=round(seconds, 3), words_per_s=round(total / max(seconds, 1e-9)))
+    run.count("words", total, seconds)
     return loss
 
 

@@ -9,7 +9,7 @@ Two distributions come from the counts c(w) (Mikolov et al. 2013, "Distributed R
 Phrases and their Compositionality", sections 2.2 and 2.3):
 
 - the noise distribution of negative sampling, P_n(w) = c(w)^0.75 / sum_v c(v)^0.75 (`noise_distribution`),
-  drawn through a cumulative table (`noise_cum_table`);
+  drawn in constant time through an alias table (`noise_alias_table`);
 - subsampling of frequent words: each occurrence of w is kept with probability
   keep(w) = min(1, (sqrt(f(w) / t) + 1) * t / f(w)), with f(w) = c(w) / N, N the number of corpus words in the
   vocabulary and t = `sample` (`keep_probabilities`).
@@ -24,15 +24,17 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from dlf.data.text import check_text_bytes
 from dlf.errors import DataError, DlfError
 
+if TYPE_CHECKING:
+    import torch
+
 NOISE_POWER = 0.75
-NOISE_DOMAIN = 2**31 - 1  # the noise table's integer range, as in gensim: draws are integers below this
 
 
 class Vocab:
@@ -78,6 +80,8 @@ class Vocab:
 
     def encode(self, tokens: str | Sequence[str]) -> torch.Tensor:
         """(len(tokens),) int64 ids (a str: its characters); ValueError naming the first unknown token."""
+        import torch  # here, not at the top: word2vec reads its corpus without torch (200 MB of memory)
+
         if isinstance(tokens, str) and self._sorted_codes is not None:  # fast for megabytes of text
             codes = _codes(tokens)
             idx = np.searchsorted(self._sorted_codes, codes).clip(max=max(len(self) - 1, 0))
@@ -119,8 +123,9 @@ def read_corpus(path: str | os.PathLike, min_count: int, max_words: int = 0,
                 option: str = "--corpus") -> tuple[Vocab, np.ndarray]:
     """Count the words of the corpus at `path` (its first `max_words` words if > 0) and encode it.
 
-    Returns the vocabulary of the words seen at least `min_count` times and the corpus as an int32 array of their
-    ids, rare words left out. Errors (missing, empty, binary, non-UTF-8 file, no word frequent enough) are one line.
+    Returns the vocabulary of the words seen at least `min_count` times and the corpus as an array of their ids,
+    rare words left out: uint16 (2 bytes a word) when the vocabulary has at most 65,536 words, else int32. Errors
+    (missing, empty, binary, non-UTF-8 file, no word frequent enough) are one line.
     """
     first_seen: dict[str, int] = {}  # word -> id in order of first occurrence
     pieces = []  # the corpus as int32 arrays of first-occurrence ids, one per block read
@@ -140,9 +145,11 @@ def read_corpus(path: str | os.PathLike, min_count: int, max_words: int = 0,
     new_id[order] = np.arange(len(order), dtype=np.int32)
     words = list(first_seen)
     vocab = Vocab([words[i] for i in order], counts[order].astype(np.int64), corpus_words=int(counts.sum()))
-    ids, n = np.empty(vocab.train_words, np.int32), 0  # filled piece by piece, to spare memory on a large corpus
-    for p in pieces:
-        kept = new_id[p]
+    ids = np.empty(vocab.train_words, np.uint16 if len(vocab) <= 2**16 else np.int32)
+    n = 0
+    pieces.reverse()
+    while pieces:  # fill ids piece by piece, freeing each piece once copied: the corpus is never held twice
+        kept = new_id[pieces.pop()]
         kept = kept[kept >= 0]
         ids[n:n + len(kept)] = kept
         n += len(kept)
@@ -185,14 +192,30 @@ def noise_distribution(counts: np.ndarray, power: float = NOISE_POWER) -> np.nda
     return weights / weights.sum()
 
 
-def noise_cum_table(counts: np.ndarray, power: float = NOISE_POWER) -> np.ndarray:
-    """The cumulative noise distribution scaled to integers below NOISE_DOMAIN (int64, (V,), last = NOISE_DOMAIN).
+def noise_alias_table(counts: np.ndarray, power: float = NOISE_POWER) -> np.ndarray:
+    """Walker's alias table for P_n (Vose's construction): (V, 2) uint32, row i = (threshold_i, alias_i).
 
-    A draw takes a uniform integer x in [0, NOISE_DOMAIN) and returns the first w with table[w] > x, so word w is
-    drawn with probability (table[w] - table[w-1]) / NOISE_DOMAIN = P_n(w) up to rounding (gensim's scheme; the
-    C code fills a table of 10^8 word ids instead, which takes 400 MB).
+    A draw picks a bucket i uniformly from the V buckets and a uniform 32-bit integer u, and returns i if
+    u < threshold_i, else alias_i. Bucket i holds probability threshold_i / 2^32 of word i and the rest of 1 of
+    alias_i, so word w is drawn with probability (threshold_w + sum_{i: alias_i = w} (2^32 - threshold_i)) / (V 2^32)
+    = P_n(w), exact up to the 32-bit rounding. One draw costs two random numbers and one row read, where a
+    cumulative table (gensim) needs a binary search of ~log2(V) dependent reads, and the C code's table of 10^8 word
+    ids 400 MB.
     """
-    return np.round(np.cumsum(noise_distribution(counts, power)) * NOISE_DOMAIN).astype(np.int64)
+    scaled = noise_distribution(counts, power) * len(counts)  # (V,), mean 1: each bucket holds mass 1
+    accept, alias = np.ones(len(counts)), np.arange(len(counts))
+    small = [i for i, p in enumerate(scaled) if p < 1]
+    large = [i for i, p in enumerate(scaled) if p >= 1]
+    while small and large:
+        s, big = small.pop(), large.pop()
+        accept[s], alias[s] = scaled[s], big  # bucket s: word s with scaled[s], the rest goes to `big`
+        scaled[big] -= 1 - scaled[s]
+        (small if scaled[big] < 1 else large).append(big)
+    # Whatever is left holds mass 1 up to rounding: those buckets keep their own word (accept 1, alias itself).
+    table = np.empty((len(counts), 2), np.uint32)
+    table[:, 0] = np.minimum(np.round(accept * 2.0**32), 2**32 - 1)
+    table[:, 1] = alias
+    return table
 
 
 def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from dlf.text.vocab import NOISE_DOMAIN, Vocab, keep_probabilities, noise_cum_table
+from dlf.text.vocab import Vocab, keep_probabilities, noise_alias_table
 
 CHUNK_WORDS = 10_000  # words per unit of work (gensim's and the C code's maximum sentence length)
 MIN_LR_FRACTION = 1e-4  # the learning rate decays to lr * this (the C code's floor)
@@ -61,8 +61,9 @@ def next_random(r):
 
 @njit(inline="always")
 def random_below(r, n):
-    """An integer in [0, n) from the state's high bits (the low bits of an LCG are poor)."""
-    return np.int64((r >> np.uint64(16)) % np.uint64(n))
+    """An integer in [0, n) from the state's high 32 bits (the low bits of an LCG are poor), by a multiply and a
+    shift instead of a division: floor(x n / 2^32) for x uniform below 2^32."""
+    return np.int64(((r >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32))
 
 
 @njit(inline="always")
@@ -84,26 +85,23 @@ def log_sigmoid(x):
 
 
 @njit(inline="always")
-def dot_row(x, m, row):
-    """x . m[row], written with 2-D indexing: a view m[row] would cost an atomic reference count per use, which
-    two threads contend for."""
-    s = F0
-    for k in range(x.shape[0]):
-        s += x[k] * m[row, k]
-    return s
-
-
-@njit(inline="always")
 def add_to_row(a, x, m, row):
-    """m[row] += a * x, in place."""
+    """m[row] += a * x, in place (2-D indexing: a view m[row] would cost an atomic reference count per use, which
+    two threads contend for)."""
     for k in range(x.shape[0]):
         m[row, k] += a * x[k]
 
 
 @njit(nogil=True, cache=True)
-def draw_noise(cum, r):
-    """A word drawn from P_n: the first w with cum[w] > x for a uniform integer x below cum[-1]."""
-    return np.searchsorted(cum, random_below(r, NOISE_DOMAIN), side="right")
+def draw_noise(noise, r):
+    """A word drawn from P_n through the alias table `noise` (dlf.text.vocab.noise_alias_table): bucket i uniform
+    in [0, V), then word i if a uniform 32-bit integer is below its threshold, else its alias. Returns (w, state)."""
+    r = next_random(r)
+    i = random_below(r, noise.shape[0])
+    r = next_random(r)
+    if (r >> np.uint64(32)) < noise[i, 0]:
+        return i, r
+    return np.int64(noise[i, 1]), r
 
 
 @njit(nogil=True, cache=True)
@@ -120,40 +118,44 @@ def subsample(ids, keep, r):
 
 
 # --- the kernels --------------------------------------------------------------------------------------------------
-@njit(nogil=True, fastmath=True, cache=True)
-def negative_sampling_step(h, target, syn1neg, grad_h, cum, negative, alpha, r):
+@njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
+def negative_sampling_step(src, row, target, syn1neg, grad_h, noise, negative, alpha, r):
     """One example: push sigma(h . u_target) towards 1 and sigma(h . u_n) towards 0 for `negative` noise words.
 
-    h (D,) is the input vector. Moves the output vectors (rows of syn1neg) in place and sets grad_h (D,) to the step
-    for h, which the caller applies after all k + 1 targets, as the C code does. Returns the example's loss and the
-    new random state.
+    The input vector h (D,) is src[row]: a row of syn0 itself for skip-gram (no copy; it does not move until the
+    caller applies the step), the context mean for CBOW. Moves the output vectors (rows of syn1neg) in place and sets
+    grad_h (D,) to the step for h, which the caller applies after all k + 1 targets, as the C code does. Returns the
+    example's loss and the new random state.
     """
-    grad_h[:] = 0
+    dim = grad_h.shape[0]
+    for k in range(dim):
+        grad_h[k] = 0
     loss = F0
     for d in range(negative + 1):
         if d == 0:
-            w, label = target, F1
+            w, label = np.int64(target), F1
         else:
-            r = next_random(r)
-            w = draw_noise(cum, r)
+            w, r = draw_noise(noise, r)
             if w == target:
                 continue
             label = F0
-        score = dot_row(h, syn1neg, w)  # h . u_w
+        score = F0
+        for k in range(dim):
+            score += src[row, k] * syn1neg[w, k]  # h . u_w
         g = (label - sigmoid(score)) * alpha
-        for k in range(h.shape[0]):
+        for k in range(dim):
             grad_h[k] += g * syn1neg[w, k]  # the step for h uses u_w before u_w moves
-            syn1neg[w, k] += g * h[k]
+            syn1neg[w, k] += g * src[row, k]
         loss -= log_sigmoid(score if d == 0 else -score)
     return loss, r
 
 
-@njit(nogil=True, fastmath=True, cache=True)
-def train_chunk(ids, syn0, syn1neg, keep, cum, cbow, window, negative, alpha, seed):
+@njit(nogil=True, fastmath=True, error_model="numpy", cache=True)
+def train_chunk(ids, syn0, syn1neg, keep, noise, cbow, window, negative, alpha, seed):
     """SGD over one chunk of word ids (skip-gram, or CBOW if `cbow`); returns (summed loss, examples, words kept)."""
     words, r = subsample(ids, keep, np.uint64(seed))
     dim = syn0.shape[1]
-    h = np.empty(dim, np.float32)  # the input vector of an example
+    h = np.empty((1, dim), np.float32)  # CBOW's input vector: the mean of the context vectors
     grad_h = np.empty(dim, np.float32)  # the SGD step for h
     loss, examples = 0.0, 0
     for i in range(len(words)):
@@ -163,13 +165,14 @@ def train_chunk(ids, syn0, syn1neg, keep, cum, cbow, window, negative, alpha, se
         if cbow:  # one example: the mean of the context vectors predicts the centre word
             if hi - lo <= 1:
                 continue
-            h[:] = 0
+            scale = F1 / (hi - lo - 1)
+            for k in range(dim):
+                h[0, k] = 0
             for j in range(lo, hi):
                 if j != i:
                     for k in range(dim):
-                        h[k] += syn0[words[j], k]
-            h /= hi - lo - 1
-            step_loss, r = negative_sampling_step(h, words[i], syn1neg, grad_h, cum, negative, alpha, r)
+                        h[0, k] += scale * syn0[words[j], k]
+            step_loss, r = negative_sampling_step(h, 0, words[i], syn1neg, grad_h, noise, negative, alpha, r)
             for j in range(lo, hi):
                 if j != i:
                     add_to_row(F1, grad_h, syn0, words[j])
@@ -178,9 +181,8 @@ def train_chunk(ids, syn0, syn1neg, keep, cum, cbow, window, negative, alpha, se
         else:  # one example per context word: its vector predicts the centre word
             for j in range(lo, hi):
                 if j != i:
-                    for k in range(dim):
-                        h[k] = syn0[words[j], k]
-                    step_loss, r = negative_sampling_step(h, words[i], syn1neg, grad_h, cum, negative, alpha, r)
+                    step_loss, r = negative_sampling_step(syn0, words[j], words[i], syn1neg, grad_h, noise,
+                                                          negative, alpha, r)
                     add_to_row(F1, grad_h, syn0, words[j])
                     loss += step_loss
                     examples += 1
@@ -211,15 +213,16 @@ class Word2Vec:
         self.syn0 = ((rng.random((len(vocab), dim), dtype=np.float32) - 0.5) / dim).astype(np.float32)  # (V, D)
         self.syn1neg = np.zeros((len(vocab), dim), np.float32)  # (V, D)
         self.keep = keep_probabilities(vocab.counts, sample)  # (V,) float64
-        self.cum = noise_cum_table(vocab.counts)  # (V,) int64
+        self.noise = noise_alias_table(vocab.counts)  # (V, 2) uint32
 
-    def compile(self) -> None:
-        """Compile the kernel now (or load it from numba's cache, about a second), so that timings leave it out."""
-        train_chunk(np.zeros(0, np.int32), self.syn0, self.syn1neg, self.keep, self.cum, self.cbow, self.window,
+    def compile(self, dtype=np.int32) -> None:
+        """Compile the kernel for word ids of `dtype` now (or load it from numba's cache, about a second), so that
+        timings leave it out."""
+        train_chunk(np.zeros(0, dtype), self.syn0, self.syn1neg, self.keep, self.noise, self.cbow, self.window,
                     self.negative, np.float32(0.0), np.uint64(0))
 
     def train(self, ids: np.ndarray, epochs: int, lr: float, threads: int = 1) -> Iterator[ChunkResult]:
-        """Run `epochs` passes over `ids` (int32 word ids); yield one ChunkResult per chunk, in corpus order."""
+        """Run `epochs` passes over `ids` (uint16 or int32 word ids); yield one ChunkResult per chunk, in order."""
         starts = range(0, len(ids), CHUNK_WORDS)
         total = len(ids) * epochs
 
@@ -230,7 +233,7 @@ class Word2Vec:
             done = epoch * len(ids) + start  # words before this chunk: the learning rate is a function of the chunk
             alpha = np.float32(lr * max(1 - done / total, MIN_LR_FRACTION))
             seed = (self.seed * 1_000_003 + t) * 2654435761 % 2**64  # a different random stream for every chunk
-            loss, examples, _ = train_chunk(chunk, self.syn0, self.syn1neg, self.keep, self.cum, self.cbow,
+            loss, examples, _ = train_chunk(chunk, self.syn0, self.syn1neg, self.keep, self.noise, self.cbow,
                                             self.window, self.negative, alpha, np.uint64(seed))
             return ChunkResult(epoch, done + len(chunk), len(chunk), loss, examples, float(alpha))
 
