@@ -132,3 +132,78 @@ def test_the_app_builds_with_a_tab_per_kind_found(root):
     for title in ("Trained runs", "Handwriting", "Char-RNN", "Word vectors", "VAE", "GAN & PixelCNN", "RL agent"):
         assert title in labels
     assert models.load(scan.inspect(root / "cartpole")).cfg.env.startswith("CartPole")
+
+
+def test_a_rescan_finds_new_runs_and_inspects_only_changed_folders(root, tmp_path, monkeypatch):
+    import shutil
+
+    served = tmp_path / "runs"
+    served.mkdir()
+    shutil.copytree(root / "vae", served / "vae")
+    cat = scan.Catalogue(served)
+    assert [i.path.name for i in cat.view("vae")] == ["vae"] and not cat.view("text").now()
+    inspected = []
+    real = scan.inspect
+    monkeypatch.setattr(scan, "inspect", lambda p: inspected.append(p.name) or real(p))
+    assert cat.rescan() == [] and inspected == []  # nothing changed: nothing is read again
+    shutil.copytree(root / "char-rnn", served / "char-rnn")
+    new = cat.rescan()
+    assert [i.path.name for i in new] == ["char-rnn"] and inspected == ["char-rnn"]
+    assert cat.view("text").labels() == [str(served / "char-rnn")]
+    shutil.rmtree(served / "vae" / "checkpoints")  # a changed folder is inspected again
+    cat.rescan()
+    assert inspected[-1] == "vae" and not cat.view("vae").now()
+    assert "no checkpoint yet" in next(i.reason for i in cat.infos if i.path.name == "vae")
+
+
+def test_preload_loads_the_models_in_the_background(infos):
+    models._load.cache_clear()
+    models.preload([infos["mnist-mlp"], infos["vae"]]).join(timeout=60)
+    hits = models._load.cache_info().hits
+    models.load(infos["vae"])
+    assert models._load.cache_info().hits == hits + 1, "the first request finds the model loaded"
+
+
+def _restore(root):
+    """The app's load event and what a browser would send it (every widget's initial value)."""
+    from types import SimpleNamespace
+
+    from dlf.explore.app import Restore, build_app
+
+    demo = build_app(runs=root)
+    restore = next(f.fn for f in demo.fns.values() if isinstance(f.fn, Restore))
+    data = {c: (set() if c is restore.drawn else c.value) for c in restore.inputs}
+
+    def call(query: dict) -> dict:
+        out = restore({**data, restore.drawn: set()}, SimpleNamespace(query_params=query))
+        return {c.elem_id or id(c): u for c, u in zip(restore.outputs, out)}
+    return demo, call
+
+
+def test_a_link_opens_a_run_page_with_its_settings_checked_on_the_server(root):
+    pytest.importorskip("gradio")
+    demo, call = _restore(root)
+    vae = str(root / "vae")
+    out = call({"tab": "run-vae", "run": vae, "z1": "1.5", "z2": "99", "a": "-4"})
+    assert out["run-tabs"].selected == "run-vae" and out["tabs"].selected == "runs"
+    assert out["vae-z1"]["value"] == 1.5 and out["vae-z2"]["value"] == 3.0  # clamped to the slider's range
+    assert out["vae-a"]["value"] == 0 and out["vae-run"]["value"] == vae
+    assert 'data-z="1.5 3 0' in out["vae-image"], "the page is drawn with the link's values in the same request"
+    assert out["neuron-plot"]["__type__"] == "update"  # other pages are not drawn on load
+    out = call({"tab": "run-text", "run": "/elsewhere/not-a-run", "prime": "BOB:", "temperature": "0.5"})
+    assert out["text-run"]["value"] == str(root / "char-rnn"), "a run that is not one of the page's is ignored"
+    assert out["text-prime"]["value"] == "BOB:" and out["text-temperature"]["value"] == 0.5
+    assert "track a property" in out["text-units"]
+    out = call({"tab": "nowhere"})
+    assert out["tabs"].selected == "neuron" and "<svg" in out["neuron-plot"]  # the first page, drawn
+
+
+def test_a_page_is_drawn_the_first_time_its_tab_opens_and_only_then():
+    from dlf.explore.app import first_draw
+
+    calls = []
+    fn, inputs, outputs = first_draw("p", (lambda x: calls.append(x) or ("a", "b"), ["in"], ["o1", "o2"]), "drawn")
+    assert inputs == ["drawn", "in"] and outputs == ["o1", "o2"]
+    seen: set = set()
+    assert fn(seen, 1) == ("a", "b") and seen == {"p"}
+    assert all(u.get("__type__") == "update" and len(u) == 1 for u in fn(seen, 2)) and calls == [1]

@@ -16,9 +16,10 @@ import torch
 from dlf.errors import DlfError
 from dlf.explore import widgets
 from dlf.explore.session import Limits
+from dlf.explore.share import Field
 from dlf.explore.trained import canvas, models
-from dlf.explore.trained.pages import guarded, pick, run_choice, summary_line
-from dlf.explore.trained.scan import RunInfo
+from dlf.explore.trained.pages import SEED, choices, guarded, pick, run_choice, run_field, summary_line
+from dlf.explore.trained.scan import Runs
 
 SLIDERS = 8
 """Latent dimensions with a slider (the others stay at 0)."""
@@ -40,7 +41,11 @@ def _test_digit(index: int) -> torch.Tensor:
 
 
 # VAE ---------------------------------------------------------------------------------------------------------------
-def vae_page(runs: list[RunInfo]) -> tuple:
+VAE_FIELDS = (run_field(), *(Field(f"z{i + 1}", f"z{i + 1}", "float", 0.0, -3.0, 3.0, 0.05) for i in range(SLIDERS)),
+              Field("a", "test digit A", "int", 0, 0, 99_999, 1), Field("b", "test digit B", "int", 1, 0, 99_999, 1))
+
+
+def vae_page(runs: Runs) -> dict:
     gr.Markdown("Move the sliders over the latent vector z; the decoder draws p(x|z) as you move them. "
                 f"The first {SLIDERS} dimensions have a slider, the rest stay at 0 (the prior's mean). "
                 "For a 2-D latent, click a point of the manifold to decode it.")
@@ -87,17 +92,30 @@ def vae_page(runs: list[RunInfo]) -> tuple:
         line = models.vae_interpolate(model, _test_digit(int(ia or 0)), _test_digit(int(ib or 0)))
         return _img(models.mosaic(line, cols=len(line)), 3, "vae-line"), ""
 
+    def show(label, *z):  # the first draw: the sliders this run uses, its manifold, and the digit at z
+        chosen = choose(label)
+        return (*chosen[:-1], decode(label, *z)[0], chosen[-1])
+
     for z in zs:
         z.change(guarded(decode, 2), [run, *zs], [image, status], api_name=False, **widgets.LIVE)
     run.change(guarded(choose, SLIDERS + 2), [run], [*zs, manifold, status], api_name=False, **widgets.QUIET)
     manifold.select(click, [run], zs[:2], api_name=False, **widgets.QUIET)
     go.click(guarded(interpolate, 2), [run, a, b], [strip, status], api_name=False, **widgets.QUIET)
-    return guarded(choose, SLIDERS + 2), [run], [*zs, manifold, status], (guarded(decode, 2), [run, *zs],
-                                                                             [image, status])
+    comps = [run, *zs, a, b]
+    widgets.link_row("run-vae", VAE_FIELDS, comps)
+    return {"fields": VAE_FIELDS, "comps": comps, "choices": {"run": runs},
+            "refresh": (guarded(show, SLIDERS + 3), [run, *zs], [*zs, manifold, image, status]),
+            "rescan": [([run], [run], lambda v: choices(runs.labels(), v))]}
 
 
 # GAN and PixelCNN --------------------------------------------------------------------------------------------------
-def images_page(runs: list[RunInfo], limits: Limits) -> None:
+IMAGES_FIELDS = (run_field(), Field("seed", "seed", **SEED, default=0),
+                 Field("n", "images", "int", 16, 1, models.MAX_IMAGES, 1), run_field("crun", "PixelCNN run"),
+                 Field("digit", "test digit", "int", 0, 0, 99_999, 1), Field("cseed", "completion seed", **SEED,
+                                                                            default=0))
+
+
+def images_page(runs: Runs, limits: Limits) -> dict:
     gr.Markdown("Fresh samples by seed (the same seed gives the same images). A PixelCNN draws each pixel from "
                 "p(x_i | x_<i) in raster order; given the top half of a test digit, it completes the bottom half.")
     run = run_choice("images", runs)
@@ -107,9 +125,9 @@ def images_page(runs: list[RunInfo], limits: Limits) -> None:
         go = gr.Button("Sample", variant="primary", elem_id="images-go")
     grid = gr.HTML(elem_id="images-grid")
     status = gr.Markdown(elem_id="images-status")
-    pixelcnns = [i for i in runs if i.experiment == "pixelcnn"]
-    if pixelcnns:
-        pixelcnn_completion(pixelcnns)
+    pixelcnns = runs.catalogue.view(runs.kind, "pixelcnn")
+    with gr.Column(visible=bool(pixelcnns.now())) as completion:
+        crun, digit, cseed = pixelcnn_completion(pixelcnns)
 
     def sample(label, seed_, n_):
         info = pick(runs, label)
@@ -123,9 +141,25 @@ def images_page(runs: list[RunInfo], limits: Limits) -> None:
                 f"{len(images)} samples from {summary_line(info)} in {took:.2f} s")
 
     go.click(guarded(sample, 2), [run, seed, n], [grid, status], api_name=False, **widgets.QUIET)
+    comps = [run, seed, n, crun, digit, cseed]
+    widgets.link_row("run-images", IMAGES_FIELDS, comps)
+
+    def rescanned(label, clabel):
+        return (choices(runs.labels(), label), choices(pixelcnns.labels(), clabel),
+                gr.update(visible=bool(pixelcnns.now())))
+
+    def first(label, seed_, n_):  # drawn when the tab first opens: a GAN's samples (a PixelCNN's take seconds)
+        info = pick(runs, label)
+        if info.experiment == "gan":
+            return sample(label, seed_, n_)
+        return gr.update(), f"{summary_line(info)}: press Sample to draw (pixel by pixel, it takes a few seconds)"
+
+    return {"fields": IMAGES_FIELDS, "comps": comps, "refresh": (guarded(first, 2), [run, seed, n], [grid, status]),
+            "choices": {"run": runs, "crun": pixelcnns},
+            "rescan": [([run, crun], [run, crun, completion], rescanned)]}
 
 
-def pixelcnn_completion(runs: list[RunInfo]) -> None:
+def pixelcnn_completion(runs: Runs) -> tuple:
     gr.Markdown("### PixelCNN: complete a digit\nThe model is given the top half of a test digit and draws the "
                 "bottom half pixel by pixel, each from p(x_i | x_<i); the rows appear in the order they were drawn.")
     with gr.Row():
@@ -167,6 +201,7 @@ def pixelcnn_completion(runs: list[RunInfo]) -> None:
         yield gr.update(), f"bottom half drawn pixel by pixel by {info.path.name} (seed {int(seed_ or 0)})"
 
     fill.click(guarded(complete, 2), [run, digit, seed], [completion, status], api_name=False, **widgets.QUIET)
+    return run, digit, seed
 
 
 # RL ----------------------------------------------------------------------------------------------------------------
@@ -177,7 +212,10 @@ def _embed(path: Path, mime: str, elem: str) -> str:
     return f'<img id="{elem}" src="data:{mime};base64,{data}" style="max-width:100%">'
 
 
-def rl_page(runs: list[RunInfo]) -> tuple:
+RL_FIELDS = (run_field(), Field("seed", "episode seed", **SEED, default=1))
+
+
+def rl_page(runs: Runs) -> dict:
     gr.Markdown("The trained agent's greedy policy on an episode it never saw, beside its learning curve.")
     run = run_choice("rl", runs)
     with gr.Row():
@@ -208,4 +246,6 @@ def rl_page(runs: list[RunInfo]) -> tuple:
 
     run.change(guarded(show, 3), [run], [replay, curves, status], api_name=False, **widgets.QUIET)
     go.click(guarded(play, 2), [run, seed], [replay, status], api_name=False, **widgets.QUIET)
-    return guarded(show, 3), [run], [replay, curves, status]
+    widgets.link_row("run-rl", RL_FIELDS, [run, seed])
+    return {"fields": RL_FIELDS, "comps": [run, seed], "refresh": (guarded(show, 3), [run], [replay, curves, status]),
+            "choices": {"run": runs}, "rescan": [([run], [run], lambda v: choices(runs.labels(), v))]}

@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import io
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,14 +40,39 @@ def _stamp(path: Path, experiment: str) -> str:
     return found[-1].name if found else ""
 
 
+_LOADING = threading.Lock()  # one load at a time: a request waits for the preload's copy instead of loading twice
+
+
 def load(info: RunInfo):
     """The run's model object(s) (cached); a one-line DlfError when the folder cannot be loaded."""
     try:
-        return _load(str(info.path), info.experiment, _stamp(info.path, info.experiment))
+        with _LOADING:
+            return _load(str(info.path), info.experiment, _stamp(info.path, info.experiment))
     except DlfError:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged folder must never break a page
         raise DlfError(f"{info.path} cannot be loaded ({type(exc).__name__}: {str(exc)[:120]})") from None
+
+
+PRELOAD_FIRST = ("handwriting", "vae", "text", "images", "words", "rl")
+"""The order in which `preload` loads runs: the pages a learner opens first."""
+
+
+def preload(infos: Iterable[RunInfo]) -> threading.Thread:
+    """Load the runs' models in a background thread (the handwriting classifiers first), so that a page's first
+    answer does not wait for a checkpoint to be read; a run that fails to load is left to its page to report."""
+    order = sorted(infos, key=lambda i: PRELOAD_FIRST.index(i.kind) if i.kind in PRELOAD_FIRST else 99)
+
+    def run() -> None:
+        for info in order[:16]:  # the cache's size
+            try:
+                load(info)
+            except DlfError:
+                continue
+
+    thread = threading.Thread(target=run, name="dlf-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 @lru_cache(maxsize=16)

@@ -1,9 +1,14 @@
 """The run pages of the explorer (gradio): a list of every run found, and one tab per kind of run.
 
-    tabs(limits, infos)      # inside gr.Tabs: the "Runs" tab, then Handwriting, Char-RNN, Word vectors, VAE,
-                             # GAN & PixelCNN, RL for the kinds found (see dlf.explore.trained.scan.KINDS)
+    built = tabs(limits, catalogue)   # inside gr.Tabs: "Trained runs", holding "All runs", then Handwriting,
+                                      # Char-RNN, Word vectors, VAE, GAN & PixelCNN, RL (shown for the kinds found)
+    built.pages["run-vae"]            # {"fields", "comps", "refresh", "choices"}: what a link restores
 
-Every handler catches DlfError and shows its one line in the page's status, so a damaged run never breaks the app.
+A page is drawn when its tab is first opened (or by the link that opens it), not when the app loads. Opening
+"Trained runs" or "All runs", or pressing Rescan, looks at the runs folder again (dlf.explore.trained.scan.Catalogue:
+only changed folders are inspected again), so runs written while the explorer runs appear without a restart; their
+models are loaded in the background. Every handler catches DlfError and shows its one line in the page's status,
+so a damaged run never breaks the app.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import html
 import inspect
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
@@ -19,8 +25,9 @@ import gradio as gr
 from dlf.errors import DlfError
 from dlf.explore import widgets
 from dlf.explore.session import Limits
+from dlf.explore.share import Field
 from dlf.explore.trained import canvas, models
-from dlf.explore.trained.scan import RunInfo, by_kind
+from dlf.explore.trained.scan import Catalogue, RunInfo, Runs
 
 TITLES = {"handwriting": "Handwriting", "text": "Char-RNN", "words": "Word vectors", "vae": "VAE",
           "images": "GAN & PixelCNN", "rl": "RL agent"}
@@ -32,7 +39,7 @@ def runs_table(root: Path | None, infos: list[RunInfo]) -> str:
     if not infos:
         where = f"under `{root}`" if root else "(no runs folder given)"
         return (f"No run folders {where}. Train one, e.g. `dlf run mnist-cnn --epochs 1 --out runs/cnn`, "
-                "or run `dlf tour --part 2`, then start `dlf explore --runs DIR` again.")
+                "or run `dlf tour --part 2`, then press Rescan (or start `dlf explore --runs DIR`).")
     rows = ["| run folder | experiment | opens in | status |", "|---|---|---|---|"]
     for i in infos:
         status = f"cannot open: {i.reason}" if i.reason else (i.note or "ready")
@@ -63,15 +70,29 @@ def guarded(fn: Callable, n_out: int) -> Callable:
     return wrapper
 
 
-def pick(runs: list[RunInfo], label: str) -> RunInfo:
+def pick(runs: Runs | list[RunInfo], label: str) -> RunInfo:
     for info in runs:
         if info.label == label:
             return info
-    raise DlfError(f"no run '{label}' here; pick one from the list")
+    raise DlfError(f"no run '{label}' here; pick one from the list (or press Rescan under All runs)")
 
 
-def run_choice(page: str, runs: list[RunInfo], label: str = "run") -> gr.Dropdown:
-    return gr.Dropdown([i.label for i in runs], value=runs[0].label, label=label, elem_id=f"{page}-run")
+def run_field(name: str = "run", label: str = "run") -> Field:
+    """A link's run: any text, kept only when it names a run of the page's kind (checked at restore time)."""
+    return Field(name, label, "text", "", max_len=1000)
+
+
+SEED = {"kind": "int", "lo": 0, "hi": 2**31 - 1, "step": 1}
+
+
+def run_choice(page: str, runs: Runs, label: str = "run") -> gr.Dropdown:
+    labels = runs.labels()
+    return gr.Dropdown(labels, value=labels[0] if labels else None, label=label, elem_id=f"{page}-run")
+
+
+def choices(labels: list[str], value: str | None):
+    """A run dropdown's update after a rescan: the runs found now, keeping the chosen one while it is there."""
+    return gr.update(choices=labels, value=value if value in labels else (labels[0] if labels else None))
 
 
 def summary_line(info: RunInfo) -> str:
@@ -85,18 +106,25 @@ MAX_CLASSIFIERS = 6
 """Classifiers shown side by side on the canvas page (the last ones found)."""
 
 
-def handwriting(runs: list[RunInfo]) -> None:
-    names, left_out = {}, runs[:-MAX_CLASSIFIERS]
-    runs = runs[-MAX_CLASSIFIERS:]
-    for i in runs:  # a short, unique name per classifier
-        name = f"{i.experiment} ({i.path.name})"
-        names[name] = i
+def classifiers(runs: Runs) -> dict[str, RunInfo]:
+    """The classifiers shown (the last MAX_CLASSIFIERS found), each by a short, unique name."""
+    return {f"{i.experiment} ({i.path.name})": i for i in runs.now()[-MAX_CLASSIFIERS:]}
 
+
+def classifier_list(runs: Runs) -> str:
+    found = runs.now()
+    left_out = len(found) - MAX_CLASSIFIERS
+    return ("\n".join(f"- {summary_line(i)}" for i in found[-MAX_CLASSIFIERS:])
+            + (f"\n\n({left_out} more classifier runs found; give --runs a folder with fewer to see them.)"
+               if left_out > 0 else ""))
+
+
+def handwriting(runs: Runs) -> dict:
     def classify(data: str) -> dict:
         try:
             image = models.decode_pixels(str(data))
             tasks, errors = {}, []
-            for name, info in names.items():
+            for name, info in classifiers(runs).items():
                 try:
                     tasks[name] = models.load(info)
                 except DlfError as exc:
@@ -109,16 +137,24 @@ def handwriting(runs: list[RunInfo]) -> None:
 
     gr.Markdown("Draw a digit. Every MNIST classifier found shows its class probabilities as you draw; the arrows "
                 "move the digit one pixel (the arrow keys too, once you click the canvas). A CNN's answer should "
-                "survive shifts that throw an MLP off: translation invariance, live.\n\n"
-                + "\n".join(f"- {summary_line(i)}" for i in runs)
-                + (f"\n\n({len(left_out)} more classifier runs found; give --runs a folder with fewer to see "
-                   "them.)" if left_out else ""))
+                "survive shifts that throw an MLP off: translation invariance, live.")
+    listed = gr.Markdown(classifier_list(runs), elem_id="hw-runs")
     gr.HTML(value="", html_template=canvas.TEMPLATE, css_template=canvas.CSS, js_on_load=canvas.JS,
             server_functions=[classify], elem_id="hw")
+    return {"fields": (), "comps": [], "refresh": None, "choices": {},
+            "rescan": [([], [listed], lambda: classifier_list(runs))]}
 
 
 # char-rnn ------------------------------------------------------------------------------------------------------
-def text_page(runs: list[RunInfo], limits: Limits) -> tuple:
+TEXT_FIELDS = (run_field(), Field("prime", "prime", "text", "\n", max_len=models.MAX_TEXT),
+               Field("temperature", "temperature", "float", 0.8, 0.1, 2.0, 0.05),
+               Field("top_k", "top-k", "int", 0, 0, 100, 1),
+               Field("length", "characters", "int", 400, 10, models.MAX_TEXT, 10),
+               Field("seed", "seed", **SEED, default=0), Field("unit", "unit", "int", 0, 0, 100_000, 1),
+               Field("text", "text", "text", "", max_len=models.MAX_TEXT))
+
+
+def text_page(runs: Runs, limits: Limits) -> dict:
     gr.Markdown("Sample from a trained character-level RNN: it reads the prime, then draws one character at a "
                 "time from softmax(logits / temperature), among the top-k likeliest if k > 0.")
     with gr.Row():
@@ -151,10 +187,14 @@ def text_page(runs: list[RunInfo], limits: Limits) -> tuple:
             yield gr.update(), f"**Cannot sample:** {exc}"
 
     go.click(sample, [run, prime, temp, top_k, length, seed], [out, status], api_name=False, **widgets.QUIET)
-    return unit_panel(runs, run)
+    unit, text, units = unit_panel(runs, run)
+    comps = [run, prime, temp, top_k, length, seed, unit, text]
+    widgets.link_row("run-text", TEXT_FIELDS, comps)
+    return {"fields": TEXT_FIELDS, "comps": comps, "refresh": units, "choices": {"run": runs},
+            "rescan": [([run], [run], lambda v: choices(runs.labels(), v))]}
 
 
-def unit_panel(runs: list[RunInfo], run: gr.Dropdown) -> tuple:
+def unit_panel(runs: Runs, run: gr.Dropdown) -> tuple:
     gr.Markdown("### A hidden unit over a text\nEach character's background shows the chosen unit's activation "
                 "after reading it (red: negative, blue: positive).")
     with gr.Row():
@@ -191,7 +231,7 @@ def unit_panel(runs: list[RunInfo], run: gr.Dropdown) -> tuple:
 
     show.click(guarded(colour, 2), [run, unit, text], [coloured, status], api_name=False, **widgets.QUIET)
     run.change(units, [run], [found], api_name=False, **widgets.QUIET)
-    return units, [run], [found]
+    return unit, text, (units, [run], [found])
 
 
 def _or_reason(fn: Callable, *args) -> str:
@@ -207,9 +247,12 @@ def _rgba(v: float) -> str:
 
 
 # word2vec --------------------------------------------------------------------------------------------------------
-def words_page(runs: list[RunInfo]) -> tuple:
+def words_page(runs: Runs) -> dict:
     from dlf.explore.trained import wordmap
 
+    fields = (run_field(), Field("word", "nearest neighbours of", "text", "king", max_len=100),
+              Field("analogy", "analogy", "text", "man king woman", max_len=300),
+              Field("words", "words on the map", "text", ", ".join(wordmap.DEFAULT), max_len=50 * models.MAX_WORDS))
     run = run_choice("words", runs)
     with gr.Row():
         with gr.Column():
@@ -233,42 +276,83 @@ def words_page(runs: list[RunInfo]) -> tuple:
     for box in (word, abc, words):
         box.submit(fn, inputs, outputs, api_name=False, **widgets.QUIET)
     run.change(fn, inputs, outputs, api_name=False, **widgets.QUIET)
-    return fn, inputs, outputs
+    widgets.link_row("run-words", fields, inputs)
+    return {"fields": fields, "comps": inputs, "refresh": (fn, inputs, outputs), "choices": {"run": runs},
+            "rescan": [([run], [run], lambda v: choices(runs.labels(), v))]}
 
 
 # the tabs --------------------------------------------------------------------------------------------------------
-def tabs(limits: Limits, root: Path | None, infos: list[RunInfo]) -> list[tuple]:
-    """Lay out the "Trained runs" tab: the list of runs, then one tab per kind found (call inside gr.Tabs);
-    return the events to run on load."""
-    on_load: list[tuple] = []
-    with gr.Tab("Trained runs", id="runs", elem_id="tab-runs"), gr.Tabs(elem_id="run-tabs"):
-        with gr.Tab("All runs", id="run-list", elem_id="tab-run-list"):
+@dataclass
+class Built:
+    """What tabs() laid out: the run pages (tab id -> spec, as the first-half pages' build() returns), the inner
+    gr.Tabs, and the events that draw a page the first time its tab opens."""
+
+    tabs: gr.Tabs | None = None
+    pages: dict[str, dict] = field(default_factory=dict)
+    selects: list[tuple] = field(default_factory=list)
+    """(tab id, gr.Tab) of every run page, for the app to hang its first-draw events on."""
+
+
+def tabs(limits: Limits, catalogue: Catalogue) -> Built:
+    """Lay out the "Trained runs" tab (call inside gr.Tabs): the list of runs with a Rescan button, then one tab
+    per kind of run (hidden while none of that kind is found); rescan on opening it."""
+    built = Built()
+    with gr.Tab("Trained runs", id="runs", elem_id="tab-runs") as outer, gr.Tabs(elem_id="run-tabs") as inner:
+        built.tabs = inner
+        with gr.Tab("All runs", id="run-list", elem_id="tab-run-list") as first:
             gr.Markdown("The lecture's second half, live: every run folder found, and the tab that opens it. "
-                        "Train more with `dlf run NAME`, or all of them, small, with `dlf tour --part 2`.")
-            gr.Markdown(runs_table(root, infos), elem_id="runs-list")
-        found = by_kind(infos)
+                        "Train more with `dlf run NAME`, or all of them, small, with `dlf tour --part 2`; new runs "
+                        "appear when you open this tab or press Rescan.")
+            rescan_b = gr.Button("Rescan", size="sm", elem_id="runs-rescan")
+            listing = gr.Markdown(runs_table(catalogue.root, catalogue.infos), elem_id="runs-list")
+        table = (lambda: runs_table(catalogue.root, catalogue.infos), [], [listing])
+        built.pages["run-list"] = {"fields": (), "comps": [], "refresh": table, "choices": {},
+                                   "rescan": [table[1:] + table[:1]]}
+        shown = {}
         for kind, title in TITLES.items():
-            if found.get(kind):
-                with gr.Tab(title, id=f"run-{kind}", elem_id=f"tab-run-{kind}"):
-                    on_load += _page(kind, found[kind], limits)
-    return on_load
+            views = catalogue.view(kind)
+            with gr.Tab(title, id=f"run-{kind}", elem_id=f"tab-run-{kind}", visible=bool(views.now())) as tab:
+                built.pages[f"run-{kind}"] = _page(kind, views, limits)
+            built.selects.append((f"run-{kind}", tab))
+            shown[tab] = views
+    _rescan_events(catalogue, built, shown, (outer, first, rescan_b))
+    return built
 
 
-def _page(kind: str, runs: list[RunInfo], limits: Limits) -> list[tuple]:
-    """Lay out the page of one kind; return its events to run on load."""
+def _rescan_events(catalogue: Catalogue, built: Built, shown: dict, triggers: tuple) -> None:
+    """Opening the tab, or Rescan, looks again and updates the list, the tabs shown and every run dropdown."""
+    parts = [part for spec in built.pages.values() for part in spec["rescan"]]
+    inputs = [c for ins, _, _ in parts for c in ins]
+    outputs = [*shown, *(c for _, outs, _ in parts for c in outs)]
+
+    def rescan(*values):
+        changed = catalogue.rescan()
+        if changed:
+            models.preload(changed)
+        updates, k = [gr.update(visible=bool(views.now())) for views in shown.values()], 0
+        for ins, outs, fn in parts:
+            got = fn(*values[k:k + len(ins)])
+            k += len(ins)
+            updates += list(got) if len(outs) > 1 else [got]
+        return updates
+
+    outer, first, button = triggers
+    for trigger in (outer.select, first.select, button.click):
+        trigger(rescan, inputs, outputs, api_name=False, **widgets.QUIET)
+
+
+def _page(kind: str, runs: Runs, limits: Limits) -> dict:
+    """Lay out the page of one kind; return its spec (fields, comps, refresh, choices, rescan)."""
     from dlf.explore.trained import generative
 
     if kind == "handwriting":
-        handwriting(runs)
-    elif kind == "text":
-        return [text_page(runs, limits)]
-    elif kind == "words":
-        return [words_page(runs)]
-    elif kind == "vae":
-        choose, ins, outs, decode = generative.vae_page(runs)
-        return [(choose, ins, outs), decode]
-    elif kind == "images":
-        generative.images_page(runs, limits)
-    elif kind == "rl":
-        return [generative.rl_page(runs)]
-    return []
+        return handwriting(runs)
+    if kind == "text":
+        return text_page(runs, limits)
+    if kind == "words":
+        return words_page(runs)
+    if kind == "vae":
+        return generative.vae_page(runs)
+    if kind == "images":
+        return generative.images_page(runs, limits)
+    return generative.rl_page(runs)

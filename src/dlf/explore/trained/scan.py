@@ -2,6 +2,8 @@
 
     infos = scan("runs")       # [RunInfo(path, experiment, kind, reason), ...], sorted by path
     ok = [i for i in infos if not i.reason]
+    cat = Catalogue("runs")    # the same, kept: cat.rescan() re-inspects only the folders that changed
+    vaes = cat.view("vae")     # a live list of the vae runs that open (it follows each rescan)
 
 A folder is a run when it holds config.json (written first by `dlf run`). A tour folder's sub-folders are runs too.
 Nothing here loads a model: a checkpoint is only checked for a readable safetensors header, so scanning a folder of
@@ -10,8 +12,11 @@ many runs stays fast; loading errors later are reported by the page (dlf.explore
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,3 +140,86 @@ def by_kind(infos: list[RunInfo]) -> dict[str, list[RunInfo]]:
         if not info.reason:
             out.setdefault(info.kind, []).append(info)
     return out
+
+
+def signature(path: Path) -> tuple:
+    """What changes when a run folder changes in a way the scan sees: the folder itself (entries added or removed),
+    its config, summary, checkpoint folders and word vectors (mtime and size; None where missing)."""
+    def stat(p: Path) -> tuple | None:
+        try:
+            st = p.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    parts = [path, *(path / n for n in ("config.json", "summary.json", "checkpoints", "vectors.safetensors",
+                                        "vocab.json"))]
+    with contextlib.suppress(OSError):
+        parts += sorted(p / "checkpoints" for p in path.glob("seed-*"))  # an RL run's agents
+    return tuple(stat(p) for p in parts)
+
+
+class Catalogue:
+    """The run folders under `root`, kept between requests; `rescan()` stats every folder and inspects again only
+    those whose signature changed (a run written while the explorer runs appears at the next rescan)."""
+
+    def __init__(self, root: str | os.PathLike | None):
+        self.root = Path(root) if root is not None else None
+        self.infos: list[RunInfo] = []
+        self._seen: dict[Path, tuple[tuple, RunInfo]] = {}
+        self._lock = threading.Lock()
+        self.rescan()
+
+    def rescan(self) -> list[RunInfo]:
+        """Look again; return the openable runs that are new or changed since the last look."""
+        with self._lock:
+            root = self.root
+            if root is None or not root.is_dir():
+                paths = []
+            elif (root / "config.json").is_file() and _is_model_run(root):
+                paths = [root]
+            else:
+                paths = _candidates(root)[-MAX_RUNS:]
+            seen, changed = {}, []
+            for p in paths:
+                sig = signature(p)
+                old = self._seen.get(p)
+                if old and old[0] == sig:
+                    seen[p] = old
+                else:
+                    seen[p] = (sig, inspect(p))
+                    changed += [seen[p][1]] if not seen[p][1].reason else []
+            self._seen = seen
+            self.infos = [info for _, info in seen.values()]
+            return changed
+
+    def runs(self, kind: str, experiment: str = "") -> list[RunInfo]:
+        return [i for i in self.infos if not i.reason and i.kind == kind
+                and (not experiment or i.experiment == experiment)]
+
+    def view(self, kind: str, experiment: str = "") -> Runs:
+        return Runs(self, kind, experiment)
+
+
+@dataclass(frozen=True)
+class Runs:
+    """A live list of the openable runs of one kind (and experiment) in a Catalogue: it follows every rescan."""
+
+    catalogue: Catalogue
+    kind: str
+    experiment: str = ""
+
+    def now(self) -> list[RunInfo]:
+        return self.catalogue.runs(self.kind, self.experiment)
+
+    def __iter__(self) -> Iterator[RunInfo]:
+        return iter(self.now())
+
+    def __len__(self) -> int:
+        return len(self.now())
+
+    def __getitem__(self, index):
+        return self.now()[index]
+
+    def labels(self) -> list[str]:
+        return [i.label for i in self.now()]

@@ -1,0 +1,148 @@
+"""Time to a usable page of `dlf explore --runs DIR` in a real browser (Debian's chromium through Playwright).
+
+    .venv/bin/python benchmarks/bench_explore_pageload.py --runs /tmp/t2              # 5 tries, median
+    .venv/bin/python benchmarks/bench_explore_pageload.py --runs /tmp/t2 --tries 7 --out pageload.json
+
+It starts `python -m dlf explore --runs DIR` on 127.0.0.1 at a free port, waits until it answers, then, in each
+try, opens a fresh browser context (no cache, no cookies: a first visit) and times:
+
+- app: from the request of the page to the landing page usable: the tabs shown and the first page's figure drawn;
+- run list: a click on "Trained runs", then "All runs", to the list of run folders shown;
+- handwriting: a click on "Handwriting" and a stroke on the canvas, to every classifier's first answer;
+- deep link: a fresh context opens a link straight to the VAE page with z1 = 1.5 (?tab=run-vae&...&z1=1.5), to
+  the decoded digit for that z1 shown (the link's tab selected, the slider set, the image drawn).
+
+DIR must hold mnist-mlp, mnist-cnn and vae runs (e.g. the folder of `dlf tour --part 2`). It prints each try, the
+median of each phase, the machine and its load average before and after (benchmarks/_protocol.py). The browser and
+the server share the machine's cores, as they do on a learner's laptop. Needs gradio and playwright. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _protocol import header, load  # noqa: E402
+
+from dlf.explore.loadclient import ServerGone, wait_ready  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+PHASES = ("app", "run list", "handwriting", "deep link")
+MAX_TRIES = 20
+
+
+def vae_run(runs: Path) -> str:
+    """The path of a vae run under `runs`, as the explorer labels it (the run's folder as given)."""
+    from dlf.explore.trained import scan
+
+    found = [i for i in scan.scan(runs) if i.experiment == "vae" and not i.reason]
+    if not found:
+        raise SystemExit(f"no vae run that opens under {runs}; give the folder of 'dlf tour --part 2'")
+    return found[0].label
+
+
+def stroke(page, selector: str) -> None:
+    box = page.locator(selector).bounding_box()
+    page.mouse.move(box["x"] + 140, box["y"] + 50)
+    page.mouse.down()
+    for k in range(1, 11):  # a vertical stroke down the middle
+        page.mouse.move(box["x"] + 140, box["y"] + 50 + 18 * k)
+    page.mouse.up()
+
+
+def one_try(browser, url: str, link: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    ctx = browser.new_context(viewport={"width": 1360, "height": 1000})
+    page = ctx.new_page()
+    page.set_default_timeout(60_000)
+    t0 = time.perf_counter()
+    page.goto(url)
+    page.wait_for_selector("#tab-runs-button")
+    page.wait_for_selector("#neuron-plot svg")
+    out["app"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    page.locator("#tab-runs-button").click()
+    page.get_by_role("tab", name="All runs", exact=True).click()
+    page.wait_for_function("() => document.querySelector('#runs-list')?.innerText.includes('ready')")
+    out["run list"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    page.get_by_role("tab", name="Handwriting", exact=True).click()
+    page.locator("#hw-canvas").wait_for()
+    stroke(page, "#hw-canvas")
+    page.wait_for_function("() => document.querySelector('#hw-probs').dataset.top?.includes('mnist-cnn')")
+    out["handwriting"] = time.perf_counter() - t0
+    ctx.close()
+    ctx = browser.new_context(viewport={"width": 1360, "height": 1000})
+    page = ctx.new_page()
+    page.set_default_timeout(60_000)
+    t0 = time.perf_counter()
+    page.goto(link)
+    page.wait_for_function("() => document.querySelector('#vae-image img')?.dataset.z?.startsWith('1.5')")
+    out["deep link"] = time.perf_counter() - t0
+    ctx.close()
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", required=True, help="a folder holding mnist-mlp, mnist-cnn and vae runs")
+    p.add_argument("--tries", type=int, default=5, help=f"page loads of each kind (default: 5, at most {MAX_TRIES})")
+    p.add_argument("--out", help="also write the results as JSON to this file")
+    args = p.parse_args()
+    if not 1 <= args.tries <= MAX_TRIES:
+        raise SystemExit(f"use 1..{MAX_TRIES} tries")
+    from playwright import sync_api
+
+    from dlf.explore.server import free_port
+
+    run = vae_run(Path(args.runs))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    link = url + "?" + urlencode({"tab": "run-vae", "run": run, "z1": "1.5"})
+    log = tempfile.NamedTemporaryFile("w+", prefix="dlf-explore-", suffix=".log", delete=False)
+    before = load()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+    proc = subprocess.Popen([sys.executable, "-m", "dlf", "explore", "--port", str(port), "--runs", args.runs],
+                            stdout=log, stderr=subprocess.STDOUT, env=env)
+    tries = []
+    try:
+        try:
+            wait_ready(url, proc)
+        except ServerGone as exc:
+            raise SystemExit(f"{exc} (log: {log.name})") from None
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            for k in range(args.tries):
+                tries.append(one_try(browser, url, link))
+                print(f"try {k + 1}: " + ", ".join(f"{name} {tries[-1][name]:.2f} s" for name in PHASES), flush=True)
+            browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    medians = {name: statistics.median(t[name] for t in tries) for name in PHASES}
+    print(header(f"dlf explore --runs {args.runs}: page loads in chromium, {args.tries} tries", before))
+    print("| phase | median s | min s | max s |\n|---|---|---|---|")
+    for name in PHASES:
+        values = [t[name] for t in tries]
+        print(f"| {name} | {medians[name]:.2f} | {min(values):.2f} | {max(values):.2f} |")
+    if args.out:
+        Path(args.out).write_text(json.dumps({"tries": tries, "median": medians, "load_before": before,
+                                              "load_after": load()}, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
