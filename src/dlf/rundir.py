@@ -104,6 +104,8 @@ class Run:
     """Keep the folder if the run fails (set once it holds a checkpoint worth resuming from)."""
     timing: dict[str, float] = field(default_factory=dict)
     """Wall-clock figures, written to timing.json (apart from summary.json, which stays reproducible)."""
+    counted: dict[str, list[float]] = field(default_factory=dict)
+    """Training throughput so far: unit name -> [units processed, seconds it took] (see count)."""
     _metrics: IO[str] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -160,6 +162,29 @@ class Run:
         if not path.exists():
             return []
         return [record for record, _ in read_metrics_file(path)]
+
+    # throughput --------------------------------------------------------------------------------------------
+    def count(self, unit: str, units: float, seconds: float) -> None:
+        """Add `units` of training work (examples, characters, words, env_steps...) done in `seconds`."""
+        total = self.counted.setdefault(unit, [0.0, 0.0])
+        total[0] += units
+        total[1] += seconds
+
+    def throughput(self) -> dict[str, Any]:
+        """timing.json's throughput: the unit counted first, its units per second of training and their number.
+
+            throughput_unit  "examples" | "characters" | "words" | "env_steps" | ...
+            throughput_per_s units / seconds,   throughput_units  units processed
+        A unit counted besides the first gets {unit}_per_s.
+        """
+        out: dict[str, Any] = {}
+        for unit, (units, seconds) in self.counted.items():
+            rate = round(units / seconds, 1) if seconds > 0 else None
+            if not out:
+                out = {"throughput_unit": unit, "throughput_per_s": rate, "throughput_units": int(units)}
+            else:
+                out[f"{unit}_per_s"] = rate
+        return out
 
     # results -----------------------------------------------------------------------------------------------
     def write_summary(self, summary: dict[str, Any], timing: dict[str, Any] | None = None) -> None:

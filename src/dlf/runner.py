@@ -86,6 +86,7 @@ def execute(
     finally:
         run.close()
     run.timing.setdefault("wall_time_s", round(time.perf_counter() - start, 3))
+    run.timing.update(run.throughput())
     run.timing.update(peak_memory())
     run.write_summary(summary, run.timing)
     if not quiet and run.enabled:

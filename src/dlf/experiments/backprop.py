@@ -168,6 +168,7 @@ def run(cfg: Config, run) -> dict:
     hist = train_both(cfg, net, model, xtr, ytr, rng, run)
     run.timing["numpy_ms_per_step"] = round(1e3 * float(np.median(hist["numpy_s"])), 4)
     run.timing["torch_ms_per_step"] = round(1e3 * float(np.median(hist["torch_s"])), 4)
+    run.count("examples", len(hist["numpy_s"]) * cfg.batch_size, float(np.sum(hist["numpy_s"])))  # the numpy copy
     _plot(cfg, data, hist, run)
     weights = [p.detach().numpy() for p in model.parameters()]
     ours = [net.layers[0].w.T, net.layers[0].b, net.layers[2].w.T, net.layers[2].b]

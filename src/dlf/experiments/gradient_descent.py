@@ -120,6 +120,7 @@ def run(cfg: Config, run) -> dict:
                     f"{key}_steps_per_epoch": hist.steps_per_epoch,
                     f"{key}_examples_to_target": hist.first_seen_below(target), f"{key}_diverged": int(hist.diverged)}
         run.timing[f"{key}_s"] = round(hist.time_s[-1], 4)
+        run.count("examples", hist.seen[-1], hist.time_s[-1])
     bar.close()
     _plot(cfg, hists, optimum, target, run)
     return summary

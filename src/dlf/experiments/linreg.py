@@ -62,6 +62,7 @@ def _solve(name: str, x: torch.Tensor, y: torch.Tensor, cfg: Config, run) -> tup
     w_gd, b_gd, hist = linreg.fit_gd(x, y, lr=cfg.lr, epochs=cfg.max_steps, tol=cfg.tol,
                                      generator=torch.Generator().manual_seed(cfg.seed))
     cf_loss = float(linreg.loss([w_cf, torch.tensor(b_cf)], x, y))
+    run.count("examples", hist.seen[-1], hist.time_s[-1])  # full batch: every example at every step
     for step, value in zip(hist.step, hist.loss):
         run.log(step, problem=name, loss=value, excess_loss=value - cf_loss)
     diff = linreg.rel_diff(w_gd, b_gd, w_cf, b_cf)

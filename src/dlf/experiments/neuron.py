@@ -8,6 +8,7 @@ neuron's output surface sigmoid(w · x + b) and the loss per step.
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -71,7 +72,9 @@ def _plot(neuron: Neuron, x: torch.Tensor, y: torch.Tensor, loss: list[float], r
 def run(cfg: Config, run) -> dict:
     gen = torch.Generator().manual_seed(cfg.seed)
     x, y = make_blobs(cfg.points, gen, distance=cfg.distance, std=cfg.std, margin=cfg.margin)  # (N, 2), (N,)
+    start = time.perf_counter()
     neuron, trace = train_neuron(x, y, lr=cfg.lr, steps=cfg.steps)
+    run.count("examples", cfg.steps * len(x), time.perf_counter() - start)  # full batch: every point every step
     for step, value in enumerate(trace.loss):
         run.log(step, loss=value)
     accuracy = float((neuron.fires(x).to(y.dtype) == y).to(torch.float64).mean())

@@ -81,6 +81,7 @@ def run(cfg: Config, run) -> dict:
                                gen, device)
         err = uni.errors(model, target, cfg.interval)
         run.timing[f"{name}_fit_s"] = round(run.timing.get(f"{name}_fit_s", 0.0) + time.perf_counter() - start, 3)
+        run.count("examples", cfg.steps * cfg.points, time.perf_counter() - start)  # full batch of --points
         models[name, width] = model
         summary[f"{name}_w{width}_max_error"] = err["max_error"]
         summary[f"{name}_w{width}_rms_error"] = err["rms_error"]

@@ -75,6 +75,13 @@ class Task(nn.Module):
     # `optimizer_step(batch, trainer) -> metrics`; see Trainer.default_step for what it replaces.
     optimizer_step = None
 
+    unit = "examples"
+    """What the trainer counts for the throughput in timing.json (a char-RNN counts characters)."""
+
+    def units(self, batch: Any, batch_size: int) -> int:
+        """Units processed by one training step on `batch` (the global batch_size: all processes together)."""
+        return batch_size
+
     def should_stop(self) -> bool:
         """Return True to end training early (e.g. an RL agent that solved its task)."""
         return False

@@ -100,6 +100,7 @@ class Trainer:
         self.ckpt_dir = run.path / "checkpoints"
         self.step = 0
         self.elapsed = 0.0  # seconds spent in fit(), over all resumes (for --time-limit)
+        self.aside_s = 0.0  # seconds of fit() spent evaluating and checkpointing (left out of the throughput)
         self.sums: dict[str, float] = {}
         self.count = 0
         self.last_val: dict[str, float] = {}
@@ -171,12 +172,14 @@ class Trainer:
                    disable=True if self.run.quiet or self.rank else None)
         tick, seen = time.perf_counter(), 0
         started, elapsed0 = tick, self.elapsed
+        units, self.aside_s = 0, 0.0  # units trained on; seconds spent evaluating and checkpointing
         try:
             while self.step < self.total_steps:
                 self.elapsed = elapsed0 + time.perf_counter() - started
                 batch = self._batch(self.step)
                 self._set_lr(self.step)
                 metrics = self._train_step(batch)
+                units += self.task.units(batch, self.cfg.batch_size)
                 self.step += 1
                 seen += self.cfg.batch_size
                 self._accumulate(metrics)
@@ -205,6 +208,8 @@ class Trainer:
         finally:
             bar.close()
             self._restore_signals(handlers)
+            if units:  # throughput for timing.json: training time only, evaluation and checkpoints left out
+                self.run.count(self.task.unit, units, time.perf_counter() - started - self.aside_s)
             if self.tb is not None:
                 self.tb.close()
         return TrainResult(self.step, dict(self.last_train), dict(self.last_val))
@@ -311,6 +316,7 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self, data: BatchSource, batch_size: int = 1000) -> dict[str, float]:
         """Mean of validation_step's metrics over `data`, each process taking a share, summed over processes."""
+        clock = time.perf_counter()
         self.task.eval()
         n = len(data)
         share = torch.arange(n)[self.rank::self.world]
@@ -329,6 +335,7 @@ class Trainer:
         total = torch.stack([sums[k] for k in keys]).to(self.device) if keys else torch.zeros(0)
         total = distributed.all_reduce_sum(total).cpu()
         self.task.train()
+        self.aside_s += time.perf_counter() - clock
         return {k: float(total[i]) / n for i, k in enumerate(keys)}
 
     # checkpoints and signals -------------------------------------------------------------------------------
@@ -339,6 +346,7 @@ class Trainer:
         if bad is not None:  # never checkpoint weights that diverged: the previous checkpoint stays the newest
             raise TrainingDiverged(f"training diverged at step {self.step}: {bad} holds NaN or inf; "
                                    "lower --lr or set --grad-clip")
+        clock = time.perf_counter()
         if self.rank == 0 and self.run.enabled:
             extra = {"sums": {k: float(v) for k, v in self.sums.items()}, "count": self.count,
                      "elapsed": self.elapsed,
@@ -347,6 +355,7 @@ class Trainer:
             checkpoint.save(self.ckpt_dir, self.step, self.task, self.optimizers, extra, self.cfg.keep_checkpoints)
             self.run.keep = True
         distributed.barrier()
+        self.aside_s += time.perf_counter() - clock
 
     def _install_signals(self) -> dict[int, Any]:
         """Ctrl-C / SIGTERM finish the current step, save and stop; a second Ctrl-C stops at once."""
