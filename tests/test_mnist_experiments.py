@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -12,6 +13,7 @@ import torch
 from dlf.cli import main
 from dlf.experiments import _mnist, mnist_cnn, mnist_mlp, mnist_rnn
 from dlf.runner import execute
+from dlf.train import Trainer
 from tests.fixtures import make_mnist_fixture
 
 PLOTS = {"curves.png", "confusion.png", "misclassified.png", "shift.png"}
@@ -95,3 +97,40 @@ def test_mlp_on_real_mnist(tmp_path):
     assert summary["test_accuracy"] > 0.95
     assert summary["shift_acc_4"] < summary["shift_acc_0"] - 0.2  # an MLP is not translation invariant
     assert json.loads((run.path / "config.json").read_text())["hidden"] == 128
+
+
+def _bench_mnist():
+    from tests.helpers import load_script
+
+    load_script("benchmarks/_protocol.py", "_protocol")  # what the benchmark imports by that name
+    return load_script("benchmarks/bench_mnist_cnn.py", "bench_mnist_cnn")
+
+
+def test_benchmark_evaluates_dlf_every_quarter_epoch_off_the_clock(data, monkeypatch):
+    """The time-to-accuracy clock stops while the test set is scored. A fake clock makes it exact: each training
+    step takes 1 s and each evaluation batch 100 s, so the clock must read 3, 6, 9, 12 s at the evaluations."""
+    bench = _bench_mnist()
+    clock = SimpleNamespace(now=0.0)
+    monkeypatch.setattr(bench, "time", SimpleNamespace(perf_counter=lambda: clock.now))
+    train_step = _mnist.Classifier.training_step
+
+    def step(self, batch):
+        clock.now += 1.0 if self.training else 100.0  # validation_step calls training_step in eval mode
+        return train_step(self, batch)
+
+    monkeypatch.setattr(_mnist.Classifier, "training_step", step)
+    options = {"width": 4, "batch_size": 50, "epochs": 1.0, "augment": False, "train_size": 600}
+    out = bench.run_dlf(0.5, 0.25, data, options)
+    assert [h[0] for h in out["history"]] == [3, 6, 9, 12]  # 12 steps an epoch, scored every 3
+    assert [h[1] for h in out["history"]] == [3.0, 6.0, 9.0, 12.0], "evaluation time leaked into the clock"
+    assert out["evaluations"] == 4 and out["eval_seconds"] == 4 * 100.0  # 200 test images: one batch each
+    assert out["train_seconds"] == 12.0 and out["images_per_s"] == 600 / 12.0
+    assert Trainer.fit.__name__ == "fit" and Trainer.evaluate.__name__ == "evaluate"  # its patches are undone
+
+
+def test_benchmark_scores_the_example_recipe_at_the_same_cadence(data):
+    bench = _bench_mnist()
+    out = bench.run_example(1.01, 1, 0.25, data)  # an unreachable target: one whole epoch
+    assert [h[0] for h in out["history"]] == [2, 4, 6, 8, 10]  # ceil(600 / 64) = 10 steps, scored every 2
+    assert out["seconds_to_target"] is None and out["evaluations"] == 5
+    assert 0 <= out["final_accuracy"] <= 1 and out["eval_seconds"] > 0
