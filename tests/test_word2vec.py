@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -241,6 +243,30 @@ def test_read_corpus_counts_orders_and_encodes(tmp_path):
     assert [vocab.words[i] for i in ids] == ["b", "a", "c", "a", "b", "a", "c", "b", "a", "c"]
     vocab, ids = read_corpus(path, min_count=1, max_words=4)
     assert vocab.corpus_words == 4 and len(ids) == 4
+
+
+def test_corpus_ids_take_two_bytes_while_the_vocabulary_fits(tmp_path):
+    """uint16 ids (half the memory) up to 65,536 words; a larger vocabulary gets int32 ids, decoded alike."""
+    small, large = tmp_path / "small.txt", tmp_path / "large.txt"
+    small.write_text(" ".join(f"w{i % 65_536}" for i in range(70_000)))
+    large.write_text(" ".join(f"w{i}" for i in range(65_537)) + " w3 w65536")
+    vocab, ids = read_corpus(small, min_count=1)
+    assert ids.dtype == np.uint16 and len(vocab) == 65_536 and vocab.words[ids[-1]] == "w4463"
+    vocab, ids = read_corpus(large, min_count=1)
+    assert ids.dtype == np.int32 and len(vocab) == 65_537
+    assert [vocab.words[i] for i in ids[-3:]] == ["w65536", "w3", "w65536"]
+
+
+def test_word2vec_modules_do_not_import_torch(tmp_path):
+    """The modules that read a corpus, train and score stay clear of torch, whose import alone takes ~200 MB of
+    memory (the kernels import nothing when they run)."""
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(synthetic_corpus(2_000))
+    code = ("import sys; from dlf.text.vocab import read_corpus; from dlf.text.w2v import Word2Vec; "
+            "import dlf.text.evaluate, dlf.text.vectors; "
+            f"v, ids = read_corpus({str(corpus)!r}, 1); m = Word2Vec(v, 8); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 # --- evaluation on hand-built vectors -------------------------------------------------------------------------------
