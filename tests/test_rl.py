@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -252,3 +253,44 @@ def test_play_refuses_a_run_without_an_agent_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"dlf: error: {tmp_path / 'act'} is a 'activations' run, which has no agent to play; "
                    f"give the folder of a cartpole run"]
+
+
+def balance(obs: np.ndarray) -> np.ndarray:
+    """A hand-written CartPole policy that lasts all 500 steps from seed 0: push toward where the pole falls."""
+    return (obs[:, 2] + 0.5 * obs[:, 3] > 0).astype(np.int64)
+
+
+def test_film_episode_writes_the_episode_at_half_size_and_real_speed(tmp_path):
+    from PIL import Image
+
+    from dlf.rl import envs
+
+    full, total = envs.record_episode(balance, "CartPole-v1", seed=0)
+    assert envs.film_episode(balance, "CartPole-v1", 0, tmp_path / "e.gif") == total == 500.0
+    with Image.open(tmp_path / "e.gif") as im:
+        h, w, _ = full[0].shape
+        assert im.size == (w // 2, h // 2) and 200 <= im.n_frames <= len(full) == 251  # equal frames may merge
+        assert im.info["duration"] >= 40  # every 2nd frame of a 50 fps animation
+    assert not list(tmp_path.glob(".*")), "no temporary file is left behind"
+
+
+FILM_MEMORY = """
+import resource, sys, numpy as np
+from dlf.rl import envs
+from tests.test_rl import balance
+envs.film_episode(balance, "CartPole-v1", 0, sys.argv[1] + "/warm.gif", every=250)  # imports, pygame's screen
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+envs.film_episode(balance, "CartPole-v1", 0, sys.argv[1] + "/e.gif")
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+"""
+
+
+def test_filming_500_steps_adds_little_peak_memory(tmp_path):
+    """251 frames of 600 x 400 x 3 would be 180 MB (the old way, full-size frames in a list, peaked 470 MB higher);
+    shrunk to 1-byte palette images the moment they are drawn they are 15 MB."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", FILM_MEMORY, str(tmp_path)], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[1])
+    assert float(out.stdout.split()[-1]) < 60, out.stdout

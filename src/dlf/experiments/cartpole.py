@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from dlf.plotting import figure, save_gif
+from dlf.plotting import figure
 from dlf.rl import Agent, RLConfig, make_agent
 from dlf.rl import envs as rl_envs
 from dlf.rundir import Run
@@ -50,6 +50,8 @@ def report(cfg: Config, run, agents: list[Agent]) -> dict:
     plot_curves(run, cfg, histories, agents[0].threshold)
     summary = summarize(cfg, agents)
     run.timing.update(timings(agents))
+    for a in agents:  # throughput: environment steps per second of training (acting and learning), evaluations aside
+        run.count("env_steps", a.env_steps, a.train_s - a.eval_s)
     if cfg.gif and run.enabled:
         summary["gif_return"] = film(agents[0], run.path / "episode.gif", FILM_SEED + cfg.seed)
     for agent in agents:
@@ -117,10 +119,8 @@ def timings(agents: list[Agent]) -> dict[str, float | None]:
 
 
 def film(agent: Agent, path, seed: int, every: int = 2) -> float:
-    """One greedy episode as a GIF at real speed (every 2nd frame); returns its return."""
-    frames, total = rl_envs.record_episode(agent.greedy, agent.cfg.env, seed, every=every)
-    save_gif(frames, path, fps=rl_envs.render_fps(agent.cfg.env) / every)
-    return total
+    """One greedy episode as a GIF at real speed (every 2nd frame, half size); returns its return."""
+    return rl_envs.film_episode(agent.greedy, agent.cfg.env, seed, path, every=every)
 
 
 def plot_curves(run, cfg: Config, histories: dict[int, list[dict]], threshold: float) -> None:

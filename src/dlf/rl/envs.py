@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -133,17 +134,56 @@ def render_fps(env_id: str) -> float:
         env.close()
 
 
-def record_episode(act: Act, env_id: str, seed: int, every: int = 2) -> tuple[list[np.ndarray], float]:
-    """Play one episode with rgb_array rendering; every `every`-th frame (H, W, 3) and the episode's return."""
+def play_filmed(act: Act, env_id: str, seed: int, on_frame: Callable[[np.ndarray], None], every: int = 2) -> float:
+    """Play one episode with rgb_array rendering, handing every `every`-th frame (H, W, 3) uint8 (and the first
+    and last) to `on_frame` as soon as it is drawn; returns the episode's return."""
     env = gym.make(env_id, render_mode="rgb_array")
     try:
         obs, _ = env.reset(seed=seed)
-        frames, total, t, done = [env.render()], 0.0, 0, False
+        on_frame(env.render())
+        total, t, done = 0.0, 0, False
         while not done:
             obs, reward, terminated, truncated, _ = env.step(int(act(obs[None])[0]))
             total, t, done = total + float(reward), t + 1, terminated or truncated
             if t % every == 0 or done:
-                frames.append(env.render())
-        return frames, total
+                on_frame(env.render())
+        return total
     finally:
         env.close()
+
+
+def record_episode(act: Act, env_id: str, seed: int, every: int = 2) -> tuple[list[np.ndarray], float]:
+    """Every `every`-th full-size frame (H, W, 3) of one episode and its return (film_episode keeps less)."""
+    frames: list[np.ndarray] = []
+    total = play_filmed(act, env_id, seed, frames.append, every)
+    return frames, total
+
+
+def film_episode(act: Act, env_id: str, seed: int, path: str | os.PathLike, every: int = 2,
+                 scale: float = 0.5, colors: int = 64) -> float:
+    """Film one episode as a looping GIF at real speed (every `every`-th frame); returns the episode's return.
+
+    Each frame is shrunk by `scale` and reduced to a palette of `colors` the moment it is drawn, so the episode
+    is held as small 1-byte-per-pixel images (CartPole: 300 x 200 bytes a frame instead of 600 x 400 x 3): no
+    list of full-size frames, and no matplotlib figure per frame. Written to a temporary file, then renamed.
+    """
+    from PIL import Image
+
+    frames: list[Image.Image] = []
+
+    def keep(rgb: np.ndarray) -> None:  # (H, W, 3) uint8 -> a small palette image
+        im = Image.fromarray(rgb)
+        if scale != 1:
+            im = im.resize((max(1, int(im.width * scale)), max(1, int(im.height * scale))), Image.BILINEAR)
+        frames.append(im.quantize(colors))
+
+    total = play_filmed(act, env_id, seed, keep, every)
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp.gif")
+    try:
+        frames[0].save(tmp, save_all=True, append_images=frames[1:], loop=0, optimize=False,
+                       duration=int(round(1000 * every / render_fps(env_id))))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return total

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 
 from dlf.errors import ConfigError, DlfError
-from dlf.plotting import save_gif
 from dlf.rl import Agent, make_agent
 from dlf.rl import envs as rl_envs
 from dlf.train import checkpoint
@@ -56,8 +55,7 @@ def play(run_dir: str | os.PathLike, episodes: int = 10, out: str | os.PathLike 
         returns = evaluator(agent.greedy)
     finally:
         evaluator.close()
-    frames, first = rl_envs.record_episode(agent.greedy, agent.cfg.env, PLAY_SEED)
-    save_gif(frames, gif, fps=rl_envs.render_fps(agent.cfg.env) / 2)
+    first = rl_envs.film_episode(agent.greedy, agent.cfg.env, PLAY_SEED, gif)
     result = {"episodes": episodes, "mean_return": float(np.mean(returns)), "min_return": float(np.min(returns)),
               "max_return": float(np.max(returns)), "gif_return": first}
     if not quiet:
