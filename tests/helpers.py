@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -37,25 +39,52 @@ def without_speed(rows: list[dict]) -> list[dict]:
 
 def sigkill_after_checkpoint(argv: list[str], ckpt_dir, at_least: int, timeout: float = 120) -> None:
     """Start `python -m dlf ARGV` and SIGKILL it as soon as `ckpt_dir` holds a checkpoint of step >= at_least."""
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
+    with sigkilled_at_checkpoint(argv, ckpt_dir, at_least, timeout=timeout):
+        pass
+
+
+@contextlib.contextmanager
+def sigkilled_at_checkpoint(argv: list[str], ckpt_dir, at_least: int, env: dict[str, str] | None = None,
+                            timeout: float = 120):
+    """Start `python -m dlf ARGV`; a watcher thread SIGKILLs it as soon as `ckpt_dir` holds a checkpoint of step
+    >= at_least, while the body of the `with` runs (e.g. the uninterrupted run, in this process, on the other core).
+
+    On leaving the `with` it waits for the kill, and fails the test if the run ended first or no checkpoint came
+    in time. `env` defaults to this environment with this checkout's src/ on PYTHONPATH."""
+    if env is None:
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
     proc = subprocess.Popen([sys.executable, "-m", "dlf", *argv], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + timeout
-    try:
+    outcome: list[str] = []
+
+    def watch() -> None:
+        deadline = time.time() + timeout
         while time.time() < deadline:
             done = checkpoint.complete(Path(ckpt_dir))
             if done and int(done[-1].name.split("-")[1]) >= at_least:
                 proc.send_signal(signal.SIGKILL)
-                proc.wait()
+                outcome.append("killed")
                 return
             if proc.poll() is not None:
-                pytest.fail(f"the run ended before step {at_least}: {proc.stderr.read()}")
+                outcome.append(f"the run ended before step {at_least}")
+                return
             time.sleep(0.01)
-        pytest.fail("no checkpoint appeared in time")
+        outcome.append("no checkpoint appeared in time")
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield proc
+        watcher.join(timeout + 10)
     finally:
-        if proc.poll() is None:
+        if proc.poll() is None and not outcome:
             proc.kill()
-            proc.wait()
+        proc.wait()
+        err = proc.stderr.read()
+        proc.stderr.close()
+    if outcome != ["killed"]:
+        pytest.fail(f"{outcome[0] if outcome else 'the watcher did not finish'}: {err[-2000:]}")
+    assert proc.returncode == -signal.SIGKILL
 
 
 def start_explorer(code: str, args: list[str], env: dict[str, str] | None = None, start_timeout: float = 90):

@@ -18,7 +18,7 @@ from dlf.rundir import Run
 from dlf.train import Task, TensorSource, TrainConfig, Trainer, TrainingDiverged, checkpoint
 from dlf.train.trainer import batch_indices, lr_factor
 from tests.fixtures import make_mnist_fixture
-from tests.helpers import without_speed
+from tests.helpers import sigkilled_at_checkpoint, without_speed
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,8 +28,11 @@ def dlf_cmd(*args: str) -> list[str]:
 
 
 def env() -> dict[str, str]:
+    """A `dlf` subprocess's environment: this checkout's code, one torch thread (as the one_torch_thread fixture
+    gives the runs made in this process, so that both sum floats in the same order), no data dir from outside."""
     e = dict(os.environ)
     e["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + e.get("PYTHONPATH", "")
+    e["OMP_NUM_THREADS"] = "1"
     e.pop("DLF_DATA_DIR", None)
     return e
 
@@ -178,16 +181,16 @@ def _wait_for_checkpoint(folder: Path, proc: subprocess.Popen, at_least: int, ti
 
 
 @pytest.mark.slow
-def test_sigkill_then_resume_gives_the_same_summary(tmp_path, mnist_dir):
+def test_sigkill_then_resume_gives_the_same_summary(tmp_path, mnist_dir, one_torch_thread):
+    """Only the killed run is a process of its own (SIGKILL is the point); the uninterrupted run and the resume
+    run in this process, through the same CLI, which spares two start-ups of torch."""
+    from dlf.cli import main
+
     full, killed = tmp_path / "full", tmp_path / "killed"
-    subprocess.run(dlf_cmd(*_train_args(full, mnist_dir)), env=env(), check=True, timeout=300)
-    proc = subprocess.Popen(dlf_cmd(*_train_args(killed, mnist_dir)), env=env(), stderr=subprocess.PIPE, text=True)
-    _wait_for_checkpoint(killed, proc, at_least=40)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    with sigkilled_at_checkpoint(_train_args(killed, mnist_dir), killed / "checkpoints", at_least=40, env=env()):
+        assert main(_train_args(full, mnist_dir)) == 0  # the uninterrupted run, while the other one starts
     assert not (killed / "summary.json").exists(), "the run finished before it could be killed"
-    subprocess.run(dlf_cmd("run", "mnist-cnn", "--resume", str(killed), "--data-dir", str(mnist_dir), "--quiet"),
-                   env=env(), check=True, timeout=300)
+    assert main(["run", "mnist-cnn", "--resume", str(killed), "--data-dir", str(mnist_dir), "--quiet"]) == 0
     assert (killed / "summary.json").read_text() == (full / "summary.json").read_text()
     assert without_speed(Run(killed).read_metrics()) == without_speed(Run(full).read_metrics())
 
@@ -208,16 +211,25 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path, mnist_dir):
 
 
 @pytest.mark.slow
-def test_two_process_ddp_matches_one_process(tmp_path, mnist_dir):
+def test_two_process_ddp_matches_one_process(tmp_path, mnist_dir, one_torch_thread):
     """Same global batch: 2 gloo processes x 32 vs 1 process x 64. Tolerance: 1e-5 absolute on every weight
     (float32 sums in a different order)."""
+    from dlf.cli import main
+
     common = ["run", "mnist-mlp", "--data-dir", str(mnist_dir), "--hidden", "32", "--batch-size", "64",
               "--max-steps", "12", "--device", "cpu", "--quiet", "--test-size", "50"]
     single, multi = tmp_path / "single", tmp_path / "multi"
-    subprocess.run(dlf_cmd(*common, "--out", str(single)), env=env(), check=True, timeout=300)
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes", "1",
                 "--nproc-per-node", "2", "-m", "dlf", *common, "--out", str(multi)]
-    subprocess.run(torchrun, env=env(), check=True, timeout=300, capture_output=True)
+    ddp = subprocess.Popen(torchrun, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert main([*common, "--out", str(single)]) == 0  # the one-process run, here, while torchrun starts
+        printed, _ = ddp.communicate(timeout=300)
+    finally:
+        if ddp.poll() is None:
+            ddp.terminate()  # torchrun passes SIGTERM on to its workers
+        ddp.wait(timeout=60)
+    assert ddp.returncode == 0, printed[-2000:]
     a = load_file(str(checkpoint.latest(single / "checkpoints") / "tensors.safetensors"))
     b = load_file(str(checkpoint.latest(multi / "checkpoints") / "tensors.safetensors"))
     weights = [k for k in a if k.startswith("model.")]
