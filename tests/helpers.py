@@ -87,6 +87,23 @@ def sigkilled_at_checkpoint(argv: list[str], ckpt_dir, at_least: int, env: dict[
     assert proc.returncode == -signal.SIGKILL
 
 
+@contextlib.contextmanager
+def torchrun_beside(argv: list[str], env: dict[str, str], nproc: int = 2):
+    """Run `torchrun --nproc-per-node NPROC -m dlf ARGV` (real processes, gloo) while the body of the `with` runs
+    (e.g. the one-process run to compare with, in this process); on leaving, wait for it and fail on its error."""
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes", "1",
+                "--nproc-per-node", str(nproc), "-m", "dlf", *argv]
+    proc = subprocess.Popen(torchrun, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        yield proc
+        printed, _ = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()  # torchrun passes SIGTERM on to its workers
+        proc.wait(timeout=60)
+    assert proc.returncode == 0, f"torchrun failed: {printed[-2000:]}"
+
+
 def start_explorer(code: str, args: list[str], env: dict[str, str] | None = None, start_timeout: float = 90):
     """Start the explorer in its own process (`python -c code *args`) and wait until it answers; yield its URL.
 

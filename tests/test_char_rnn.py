@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +22,7 @@ from dlf.runner import execute
 from dlf.text.streams import StreamSource
 from dlf.text.vocab import Vocab
 from dlf.train import checkpoint
-from tests.helpers import execute_until_checkpoint
+from tests.helpers import execute_until_checkpoint, torchrun_beside
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -299,17 +297,15 @@ def test_hidden_states_of_an_lstm_are_its_cell_states(monkeypatch):
 
 
 @pytest.mark.slow
-def test_two_process_ddp_matches_one_process(text_file, tmp_path):
+def test_two_process_ddp_matches_one_process(text_file, tmp_path, one_torch_thread):
     """Each process runs its own streams; the gathered state and the weights match one process within 1e-5."""
     common = ["run", "char-rnn", "--text", str(text_file), "--cell", "lstm", "--hidden", "16", "--batch-size", "4",
               "--seq-len", "16", "--max-steps", "8", "--device", "cpu", "--quiet", "--analyze-chars", "0",
               "--val-chunk", "64"]  # several validation chunks: every process scores some
     env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
     single, multi = tmp_path / "single", tmp_path / "multi"
-    subprocess.run([sys.executable, "-m", "dlf", *common, "--out", str(single)], env=env, check=True, timeout=300)
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes", "1",
-                "--nproc-per-node", "2", "-m", "dlf", *common, "--out", str(multi)]
-    subprocess.run(torchrun, env=env, check=True, timeout=300, capture_output=True)
+    with torchrun_beside([*common, "--out", str(multi)], env):
+        assert main([*common, "--out", str(single)]) == 0  # the one-process run, here, while torchrun starts
     a = load_file(str(checkpoint.latest(single / "checkpoints") / "tensors.safetensors"))
     b = load_file(str(checkpoint.latest(multi / "checkpoints") / "tensors.safetensors"))
     keys = [k for k in a if k.startswith("model.")]

@@ -18,7 +18,7 @@ from dlf.rundir import Run
 from dlf.train import Task, TensorSource, TrainConfig, Trainer, TrainingDiverged, checkpoint
 from dlf.train.trainer import batch_indices, lr_factor
 from tests.fixtures import make_mnist_fixture
-from tests.helpers import sigkilled_at_checkpoint, without_speed
+from tests.helpers import sigkilled_at_checkpoint, torchrun_beside, without_speed
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -219,17 +219,8 @@ def test_two_process_ddp_matches_one_process(tmp_path, mnist_dir, one_torch_thre
     common = ["run", "mnist-mlp", "--data-dir", str(mnist_dir), "--hidden", "32", "--batch-size", "64",
               "--max-steps", "12", "--device", "cpu", "--quiet", "--test-size", "50"]
     single, multi = tmp_path / "single", tmp_path / "multi"
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes", "1",
-                "--nproc-per-node", "2", "-m", "dlf", *common, "--out", str(multi)]
-    ddp = subprocess.Popen(torchrun, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
+    with torchrun_beside([*common, "--out", str(multi)], env()):
         assert main([*common, "--out", str(single)]) == 0  # the one-process run, here, while torchrun starts
-        printed, _ = ddp.communicate(timeout=300)
-    finally:
-        if ddp.poll() is None:
-            ddp.terminate()  # torchrun passes SIGTERM on to its workers
-        ddp.wait(timeout=60)
-    assert ddp.returncode == 0, printed[-2000:]
     a = load_file(str(checkpoint.latest(single / "checkpoints") / "tensors.safetensors"))
     b = load_file(str(checkpoint.latest(multi / "checkpoints") / "tensors.safetensors"))
     weights = [k for k in a if k.startswith("model.")]
