@@ -37,12 +37,6 @@ def without_speed(rows: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "samples_per_s"} for r in rows]
 
 
-def sigkill_after_checkpoint(argv: list[str], ckpt_dir, at_least: int, timeout: float = 120) -> None:
-    """Start `python -m dlf ARGV` and SIGKILL it as soon as `ckpt_dir` holds a checkpoint of step >= at_least."""
-    with sigkilled_at_checkpoint(argv, ckpt_dir, at_least, timeout=timeout):
-        pass
-
-
 @contextlib.contextmanager
 def sigkilled_at_checkpoint(argv: list[str], ckpt_dir, at_least: int, env: dict[str, str] | None = None,
                             timeout: float = 120):

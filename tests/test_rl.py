@@ -20,7 +20,7 @@ from dlf.rl.policy import ActorCritic
 from dlf.rl.ppo import ppo_loss
 from dlf.rl.reinforce import policy_gradient_loss, reinforce_loss
 from dlf.rundir import Run
-from tests.helpers import execute_until_checkpoint, sigkill_after_checkpoint, without_speed
+from tests.helpers import execute_until_checkpoint, sigkilled_at_checkpoint, without_speed
 
 GAMMA = 0.9
 
@@ -196,10 +196,11 @@ def test_resume_of_two_seeds_continues_exactly_through_the_shared_checkpoints(tm
 def test_sigkill_then_resume_gives_the_same_summary(tmp_path):
     args = ["--env-steps", "4096", "--update-epochs", "2", "--eval-every", "1024", "--eval-episodes", "5",
             "--threads", "1", "--no-gif", "--solve-return", "1000", "--ckpt-every", "1", "--quiet"]
-    _, full = runner.execute("cartpole", small(env_steps=4096, solve_return=1000.0), out=tmp_path / "full",
-                             quiet=True)
     killed = tmp_path / "killed"
-    sigkill_after_checkpoint(["run", "cartpole", "--out", str(killed), *args], killed / "seed-0" / "checkpoints", 4)
+    with sigkilled_at_checkpoint(["run", "cartpole", "--out", str(killed), *args], killed / "seed-0" / "checkpoints",
+                                 4):  # the uninterrupted run trains here meanwhile
+        _, full = runner.execute("cartpole", small(env_steps=4096, solve_return=1000.0), out=tmp_path / "full",
+                                 quiet=True)
     assert not (killed / "summary.json").exists(), "the run finished before it could be killed"
     _, resumed = runner.execute("cartpole", resume=killed, quiet=True)
     assert resumed == full
