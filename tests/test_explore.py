@@ -1,7 +1,9 @@
 """The explorer without a browser: links, figures, session bounds, the pages' live models, the CLI, and two
 sessions training at once through gradio's own client (the browser tests are in test_explore_browser.py)."""
 
+import json
 import math
+import re
 import sys
 import threading
 import time
@@ -448,8 +450,11 @@ def test_worker_processes_share_training_fairly_and_hand_the_network_back():
         out: dict[int, list] = {0: [], 1: []}
 
         def run(i: int) -> None:
-            for item in pool.run(universality.TrainJob(states[i], Limits(max_seconds=60)), stopped.is_set):
+            whole = lambda frame: frame[0].startswith("<")  # noqa: E731
+            for item in pool.run(universality.TrainJob(states[i], Limits(max_seconds=60)), stopped.is_set,
+                                 keep=whole):
                 out[i].append(item)
+                time.sleep(0.1 * i)  # session 1 takes its frames slowly: newer ones wait in its box
 
         threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
         for t in threads:
@@ -469,4 +474,10 @@ def test_worker_processes_share_training_fairly_and_hand_the_network_back():
         assert done is not None and done.live.steps > 0 and "stopped" in frame[1]
         assert len(out[i]) >= 5  # frames came while it trained
         steps.append(done.live.steps)
+        shown = ""  # the layout of the whole figure the page shows: every patch must fit it (none was skipped)
+        for (fig, _), _ in out[i]:
+            if fig.startswith("<"):
+                shown = re.search(r'data-layout="(\w+)"', fig)[1]
+            else:
+                assert json.loads(fig)["layout"] == shown
     assert min(steps) > 0.4 * max(steps)  # one worker, two jobs: about half each

@@ -172,7 +172,8 @@ def _pool_frames(state: UState, limits: Limits, pool) -> Iterator[tuple]:
         return {"lr": state.lr, "optimizer": state.optimizer}
 
     try:
-        for frame, done in pool.run(job, lambda: not state.running(job_no), poll):
+        whole = lambda frame: frame[0].startswith("<")  # noqa: E731 - the patches after it need it in the page
+        for frame, done in pool.run(job, lambda: not state.running(job_no), poll, keep=whole):
             if done is not None:
                 with state.lock:
                     if state.version == version:  # no Reset or Least-squares fit meanwhile

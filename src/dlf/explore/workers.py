@@ -120,11 +120,13 @@ class Pool:
             if box is not None:
                 box.put(msg)
 
-    def run(self, job: Any, stopped: Callable[[], bool], poll: Callable[[], dict | None] = lambda: None
-            ) -> Iterator[tuple[Any, Any]]:
+    def run(self, job: Any, stopped: Callable[[], bool], poll: Callable[[], dict | None] = lambda: None,
+            keep: Callable[[Any], bool] = lambda frame: False) -> Iterator[tuple[Any, Any]]:
         """(frame, None) while the job trains, then (last frame, the finished job).
 
-        `stopped()` says when to stop the job; `poll()` returns new settings for its `tune`, or None.
+        `stopped()` says when to stop the job; `poll()` returns new settings for its `tune`, or None. When frames
+        come faster than they are taken, only the newest is passed on, except a frame for which `keep(frame)`
+        holds (a whole figure that the patches after it change): it is passed on before the newer one.
         """
         key, box = next(self.keys), queue.Queue()
         with self.lock:
@@ -148,8 +150,11 @@ class Pool:
                     if not self.procs[worker].is_alive():
                         raise RuntimeError("a training worker of the explorer stopped") from None
                     continue
-                while msg[0] == "frame" and not box.empty():  # only the newest frame matters
-                    msg = box.get()
+                while msg[0] == "frame" and not box.empty():  # only the newest frame matters, and those kept
+                    newer = box.get()
+                    if keep(msg[2]):
+                        yield msg[2], None
+                    msg = newer
                 if msg[0] == "done":
                     yield msg[2], msg[3]
                     return
