@@ -399,6 +399,8 @@ def test_run_learns_the_structure_and_writes_its_files(trained):
     assert all(b < a + 0.02 for a, b in zip(losses, losses[1:])), losses
     timing = json.loads((out / "timing.json").read_text())
     assert timing["words_per_s"] > 0 and timing["train_s"] > 0
+    assert timing["throughput_unit"] == "words" and timing["throughput_units"] == 5 * 30_000
+    assert timing["throughput_per_s"] == pytest.approx(timing["words_per_s"], rel=1e-3)
 
 
 def test_neighbors_and_analogy_commands(trained, capsys):
