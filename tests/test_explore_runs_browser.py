@@ -3,10 +3,12 @@
 Tiny trained runs (tests.run_fixtures: a few steps on generated digits and a generated play) and some broken
 folders go into a runs folder; `dlf explore --runs DIR` serves them in its own process. The tests draw a stroke and
 move it (the predictions change), sample text (it streams in), move a VAE latent slider (the image changes), have a
-PixelCNN complete a drawn top half, and read the reason a broken folder is refused. Screenshots go to
+PixelCNN complete a drawn top half, read the reason a broken folder is refused, open a run page from a link (its
+settings restored) and see a run written while the explorer runs appear on Rescan. Screenshots go to
 test-artifacts/explore/runs-<page>.png.
 """
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -33,9 +35,15 @@ serve(port=int(sys.argv[1]), quiet=True, runs=sys.argv[2])
 
 
 @pytest.fixture(scope="module")
-def runs(tiny_runs):
-    tiny_runs.get("mnist-mlp", "mnist-cnn", "char-rnn", "vae", "pixelcnn")
-    return tiny_runs.root, tiny_runs.data
+def runs(tiny_runs, tmp_path_factory):
+    """A runs folder of its own (copies of tiny runs, and broken folders), so that a test can add a run to it."""
+    from tests.run_fixtures import make_broken
+
+    root = tmp_path_factory.mktemp("served")
+    for kind, path in tiny_runs.get("mnist-mlp", "mnist-cnn", "char-rnn", "vae", "pixelcnn").items():
+        shutil.copytree(path, root / kind)
+    make_broken(root)
+    return root, tiny_runs.data
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +157,60 @@ def test_pixelcnn_completes_a_drawn_top_half_row_by_row(page):
     page.wait_for_function("() => document.querySelector('#pad-note')?.dataset.rows === '14'")
     assert page.inner_text("#pad-note") == "rows drawn: 14 of 14"
     screenshot(page, "pixelcnn")
+
+
+def test_a_link_opens_a_run_page_as_it_was(page, server, runs):
+    vae = str(runs[0] / "vae")
+    open_tab(page, "VAE")
+    page.locator("#vae-image img").wait_for()
+    number = page.locator("#vae-z2 input[type=number]")
+    number.fill("-1.25")
+    number.press("Enter")
+    z2_is = "() => document.querySelector('#vae-image img')?.dataset.z.split(' ')[1] === '-1.25'"
+    page.wait_for_function(z2_is)
+    page.click("#run-vae-link-button")
+    page.wait_for_function("() => (document.querySelector('#run-vae-link textarea, #run-vae-link input')"
+                           "?.value || '').includes('z2=-1.25')")
+    link = page.locator("#run-vae-link textarea, #run-vae-link input").first.input_value()
+    assert link.startswith(server + "?tab=run-vae&run=") and "&z3=0&" in link
+    other = page.context.browser.new_page(viewport={"width": 1360, "height": 1000})
+    other.set_default_timeout(60_000)
+    try:
+        other.goto(link)  # a fresh tab: the VAE page opens at once, drawn at the link's z
+        other.wait_for_function(z2_is)
+        assert other.locator("#vae-z2 input[type=number]").input_value() == "-1.25"
+        assert other.locator("#vae-run input").input_value() == vae
+        other.goto(server + "?tab=run-text&prime=BOB:&temperature=0.5&top_k=3&seed=7&run=/not/a/run")
+        other.locator("#text-prime textarea").wait_for()
+        other.wait_for_function("() => document.querySelector('#text-prime textarea').value === 'BOB:'")
+        assert other.locator("#text-temperature input[type=number]").input_value() == "0.5"
+        assert other.locator("#text-seed input").input_value() == "7"
+        assert other.locator("#text-run input").input_value() == str(runs[0] / "char-rnn")  # a bad run: ignored
+        other.click("#text-go")
+        other.wait_for_function("() => document.querySelector('#text-sample textarea')?.value.startsWith('BOB:')")
+        screenshot(other, "link")
+    finally:
+        other.close()
+
+
+def test_a_run_written_while_the_explorer_runs_appears_on_rescan(page, runs, tiny_runs):
+    root = runs[0]
+    open_tab(page, "All runs")
+    assert not page.get_by_role("tab", name="Word vectors", exact=True).is_visible()  # no word2vec run yet
+    shutil.copytree(tiny_runs.get("word2vec")["word2vec"], root / "word2vec")
+    shutil.copytree(root / "vae", root / "vae-2")
+    page.click("#runs-rescan")
+    page.wait_for_function("() => document.querySelector('#runs-list')?.innerText.includes('vae-2')")
+    assert "word2vec" in page.inner_text("#runs-list")
+    words = page.get_by_role("tab", name="Word vectors", exact=True)
+    words.wait_for()
+    words.click()
+    page.wait_for_function("() => document.querySelector('#words-status')?.innerText.includes('vocabulary')")
+    other = page.context.browser.new_page(viewport={"width": 1360, "height": 1000})
+    other.set_default_timeout(60_000)
+    try:  # a link to the new run opens it
+        other.goto(f"{page.url.split('?')[0]}?tab=run-vae&run={root / 'vae-2'}&z1=2")
+        other.wait_for_function("() => document.querySelector('#vae-image img')?.dataset.z.startsWith('2 ')")
+        assert other.locator("#vae-run input").input_value() == str(root / "vae-2")
+    finally:
+        other.close()
