@@ -96,9 +96,11 @@ def evaluate(model, x, y) -> float:
     return correct / len(x)
 
 
-# dlf's fast recipe: the mnist-cnn experiment with a narrower network, large batches (cheap per image on a CPU),
-# a short one-cycle schedule and no augmentation (which helps the final accuracy, not the first epochs).
-FAST = {"width": 16, "batch_size": 512, "lr": 1e-2, "epochs": 2.0, "augment": False}
+# dlf's fast recipe: the mnist-cnn experiment with a narrower network, batches of 256 (cheap per image on a CPU), a
+# one-cycle schedule that ends soon after the target (its accuracy jumps as the rate anneals) and no augmentation
+# (which helps the final accuracy, not the first epoch). Scored every 1/8 epoch on 2026-12-01, its 1-epoch version
+# first reached 99.01% after 0.99 epoch (load ~24: no time figure). 1.25 epochs leaves a margin over that.
+FAST = {"width": 16, "batch_size": 256, "lr": 5e-3, "epochs": 1.25, "augment": False}
 
 
 def run_dlf(target: float, eval_fraction: float, data_dir, options: dict) -> dict:
@@ -163,7 +165,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dlf-set", action="append", default=[], metavar="KEY=VALUE",
                    help="change one of dlf's mnist-cnn options (e.g. width=12), to try another recipe")
     p.add_argument("--data-dir")
-    p.add_argument("--only", choices=["dlf", "example"], help=argparse.SUPPRESS)
+    p.add_argument("--only", choices=["dlf", "example"],
+                   help="run one side once, in this process, and print its JSON result (what each pair runs)")
     add_arguments(p)
     return p
 
