@@ -22,3 +22,28 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def doc_runs(tmp_path_factory):
+    """summary(command): the summary.json of a `dlf run ...` command as the docs write it, run once per session in
+    this process (through dlf.cli.main, as check-docs's subprocess would). test_docs checks the docs' figures with
+    it; a test of the same recipe (test_rl's PPO solve) reads that run instead of training it a second time."""
+    import json
+    import shlex
+
+    from dlf.cli import main
+
+    root = tmp_path_factory.mktemp("doc-runs")
+    done: dict[str, dict] = {}
+
+    def summary(command: str) -> dict:
+        if command not in done:
+            words = shlex.split(command)
+            assert words[:2] == ["dlf", "run"], f"not a `dlf run` command: {command}"
+            out = root / f"run-{len(done)}"
+            assert main([*words[1:], "--out", str(out), "--quiet"]) == 0, command
+            done[command] = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        return done[command]
+
+    return summary

@@ -28,8 +28,11 @@ def test_the_docs_commands_parse_and_their_tables_say_command_machine_and_date()
 
 
 @pytest.mark.slow
-def test_the_docs_fast_figures_reproduce():
-    """The `check-docs fast` comments in the docs: each command reruns in seconds and gives the figures shown."""
+def test_the_docs_fast_figures_reproduce(doc_runs, monkeypatch):
+    """The `check-docs fast` comments in the docs: each command reruns in seconds and gives the figures shown.
+    The runs go through the session's doc_runs (in this process, each once); the test below runs the script's own
+    subprocess."""
+    monkeypatch.setattr(D, "run_marker", doc_runs)
     problems = []
     for path in D.doc_files():
         problems += D.check_figures(path, path.read_text(encoding="utf-8").splitlines(), {"fast"})

@@ -208,9 +208,10 @@ def test_sigkill_then_resume_gives_the_same_summary(tmp_path):
 
 
 @pytest.mark.slow
-def test_ppo_solves_cartpole(tmp_path):
-    """The default recipe: the greedy policy averages >= 475 over 100 seeded episodes (about 4,300 steps)."""
-    _, summary = runner.execute("cartpole", Config(threads=1, gif=False), out=tmp_path / "ppo", quiet=True)
+def test_ppo_solves_cartpole(doc_runs):
+    """The default recipe: the greedy policy averages >= 475 over 100 seeded episodes (about 4,300 steps).
+    It is docs/rl.md's checked command, so the session trains it once for both (conftest.doc_runs)."""
+    summary = doc_runs("dlf run cartpole --seeds 1 --threads 1 --no-gif")
     assert summary["seeds_solved"] == 1
     assert summary["seed0_solve_env_steps"] <= 10_000
     assert summary["seed0_final_eval_return"] >= 475
