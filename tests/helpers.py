@@ -39,12 +39,13 @@ def without_speed(rows: list[dict]) -> list[dict]:
 
 @contextlib.contextmanager
 def sigkilled_at_checkpoint(argv: list[str], ckpt_dir, at_least: int, env: dict[str, str] | None = None,
-                            timeout: float = 120):
+                            timeout: float = 300):
     """Start `python -m dlf ARGV`; a watcher thread SIGKILLs it as soon as `ckpt_dir` holds a checkpoint of step
     >= at_least, while the body of the `with` runs (e.g. the uninterrupted run, in this process, on the other core).
 
     On leaving the `with` it waits for the kill, and fails the test if the run ended first or no checkpoint came
-    in time. `env` defaults to this environment with this checkout's src/ on PYTHONPATH."""
+    in time (`timeout` counts from the start, which shares the CPUs with the body). `env` defaults to this
+    environment with this checkout's src/ on PYTHONPATH."""
     if env is None:
         env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
     proc = subprocess.Popen([sys.executable, "-m", "dlf", *argv], env=env, stdout=subprocess.DEVNULL,
