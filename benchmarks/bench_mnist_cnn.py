@@ -201,6 +201,8 @@ def main() -> None:
         f"  {m.result['name']}: {m.result['seconds_to_target']} s to target", file=sys.stderr, flush=True))
     metrics = [Metric("seconds_to_target", f"train s to {a.target:.1%}", ",.1f"),
                Metric("images_to_target", "images to target", ",.0f"),
+               Metric("epochs_to_target", "epochs to target", ".2f"),
+               Metric("eval_seconds", "scoring s (off the clock)", ",.1f", ""),
                Metric("images_per_s", "images/s", ",.0f", "higher"),
                Metric("final_accuracy", "final test acc", ".4f", "higher")]
     print(report(f"MNIST, training time to {a.target:.1%} test accuracy", pairs, metrics, before,
