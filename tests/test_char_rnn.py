@@ -311,3 +311,17 @@ def test_two_process_ddp_matches_one_process(text_file, tmp_path, one_torch_thre
     keys = [k for k in a if k.startswith("model.")]
     assert "model.h" in keys and "model.c" in keys
     assert max(float((a[k] - b[k]).abs().max()) for k in keys) < 1e-5
+
+
+def test_validation_in_windows_equals_reading_each_chunk_whole(monkeypatch):
+    """Validation reads a batch of chunks a window at a time, carrying the state: the same loss as whole chunks."""
+    torch.manual_seed(0)
+    for cell in ("lstm", "gru"):
+        task = char_rnn.CharTask(CharRNN(9, hidden=12, layers=2, cell=cell, embed=6), streams=2).eval()
+        x = torch.randint(0, 9, (5, 38))  # 5 chunks of 37 characters
+        with torch.no_grad():
+            whole = F.cross_entropy(task.model(x[:, :-1])[0].flatten(0, 1), x[:, 1:].flatten()).item()
+        monkeypatch.setattr(char_rnn, "EVAL_POSITIONS", 5 * 4)  # windows of 4 characters, the last one of 1
+        assert task.validation_step((x,))["loss"].item() == pytest.approx(whole, rel=1e-6), cell
+        monkeypatch.setattr(char_rnn, "EVAL_POSITIONS", 1)  # one character at a time (window at least 1)
+        assert task.validation_step((x,))["loss"].item() == pytest.approx(whole, rel=1e-6), cell
