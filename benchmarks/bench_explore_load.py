@@ -10,9 +10,10 @@ the browser's protocol (dlf.explore.loadclient: gradio's queue, each session its
 
 - train: first one session alone presses Train on the Universality page for T seconds (the baseline), then all N
   press Train at once and count the figure updates they receive during T seconds, then press Stop. It reports
-  the updates per second each session saw, the training steps each made (from its last figure) against the
-  session alone (a fair share is 1/N of it), and the server's CPU (web process and its training workers) per
-  figure update.
+  the updates per second each session saw (a whole figure, or a patch that the page draws: what the browser
+  gets), the training steps each made (from its last update) against the session alone (a fair share is 1/N
+  of it), and the server's CPU per figure update: the web process's, and the training workers' (which train
+  whenever they are not drawing, so theirs is mostly training).
 - drag: each session moves the Neuron page's w1 slider as a drag does (an event, its answer, the next value
   50 ms after the last was sent) for T seconds, and it reports the round trips (median, 90th percentile, max).
 - gallery: the same drag on a trained run's page: the VAE's z1 slider (the decoder runs at every move), served
@@ -186,6 +187,37 @@ def run_sessions(n: int, app: App, args: argparse.Namespace, pid: int
     return sessions, (web - cpu0[0], work - cpu0[1]), time.perf_counter() - t0
 
 
+def figure_cost(repeats: int = 100) -> dict[str, float]:
+    """CPU milliseconds (this thread's, so other processes' load does not count) to make one update, in-process:
+    a Universality training frame as a patch and as the whole figure (width 16, after 600 steps), and a Neuron
+    redraw. One torch thread, as the server and its workers compute."""
+    import math
+
+    import torch
+
+    from dlf.explore import neuron, unifig, universality
+    from dlf.explore.session import Limits
+
+    torch.set_num_threads(1)
+    state = universality.UState()
+    universality.reset(state, {f.name: f.default for f in universality.FIELDS}, Limits())
+    state.live.train(math.inf, 600, 0.01, "adam")
+    sent: dict = {}
+    unifig.live_frame(state, "training", sent)  # the whole figure first; the frames after it are patches
+    settings = {f.name: f.default for f in neuron.FIELDS}
+    jobs = {"universality patch": lambda: unifig.live_frame(state, "training", sent),
+            "universality whole figure": lambda: unifig.render(state, "training"),
+            "neuron redraw": lambda: neuron.render(settings)}
+    out = {}
+    for name, job in jobs.items():
+        job()
+        t0 = time.thread_time()
+        for _ in range(repeats):
+            job()
+        out[name] = 1e3 * (time.thread_time() - t0) / repeats
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sessions", type=int, default=20, help="concurrent sessions (default: 20)")
@@ -259,6 +291,9 @@ def report(sessions: list[Session], alone: Session | None, args: argparse.Namesp
     print(f"server CPU: {cpu:.1f} s in {wall:.1f} s ({cpu / wall:.2f} cores), {per * cpu:.1f} ms per update: "
           f"web process {cpus[0]:.1f} s ({per * cpus[0]:.1f} ms per update), training workers {cpus[1]:.1f} s "
           f"(training fills their time; {per * cpus[1]:.1f} ms per update)")
+    cost = figure_cost()
+    print("CPU to make one update, in this process: " + ", ".join(f"{k} {v:.2f} ms" for k, v in cost.items()))
+    result |= {"figure_cost_ms": cost}
     print(f"errors: {len(errors)}" + "".join(f"\n  session {i}: {e}" for i, e in errors[:20]))
     print(f"server log: {log}")
     if args.out:

@@ -91,7 +91,8 @@ class Session:
         """Fire an event and yield ('frame', raw line) for each frame, then ('done' or 'error', raw line).
 
         A frame after the first is sent as a change to the one before (gradio's diff: [["replace", [], value]]),
-        so read values such as data-step="..." from the raw line.
+        so read values such as data-step="..." from the raw line. A Universality training frame is mostly a
+        patch that the page's script applies (dlf.explore.unifig): its step is in its "data" ("step":"...").
         """
         stream = http.client.HTTPConnection(self.host, self.port, timeout=120)
         try:
