@@ -8,6 +8,8 @@
 
 Device choice, mixed precision, gradient clipping, the learning-rate schedule, evaluation, metrics (jsonl and
 optionally TensorBoard), atomic checkpoints with exact resume, Ctrl-C, NaN detection and DDP live here once.
+Each step's units (Task.unit, Task.units) are counted into the run, over training time with evaluation and
+checkpoints left out: the throughput in timing.json.
 """
 
 from __future__ import annotations
