@@ -75,7 +75,8 @@ def run_gensim(corpus: str, model: str, epochs: int) -> tuple[dict, object]:
     sentences = Text8Corpus(corpus, max_sentence_length=10_000)
     w2v = Word2Vec(vector_size=s["dim"], window=s["window"], negative=s["negative"], hs=0,
                    min_count=s["min_count"], sample=s["sample"], sg=int(model == "skipgram"), alpha=LR[model],
-                   min_alpha=LR[model] * 1e-4, workers=s["threads"], epochs=epochs, seed=s["seed"])
+                   min_alpha=LR[model] * 1e-4, workers=s["threads"], epochs=epochs, seed=s["seed"],
+                   cbow_mean=1, ns_exponent=0.75, shrink_windows=True)  # gensim's defaults, dlf's settings: said aloud
     start = time.perf_counter()
     w2v.build_vocab(sentences)
     prep = time.perf_counter() - start

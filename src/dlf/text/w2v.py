@@ -17,13 +17,13 @@ sigma(h . u) - l, so an SGD step with learning rate alpha moves u += g h and h +
 - CBOW: one example per centre word, h = the mean of syn0 over the context words; every context vector then moves
   by the whole step for h (as in the C code).
 
-The window is dynamic: for each centre word its radius is drawn uniformly from 1..window, so near words count
-more. Frequent words are subsampled (dlf.text.vocab.keep_probabilities) afresh at each pass. The learning rate falls
-linearly from lr to lr * 1e-4 over all the words of all epochs. A chunk of ~10,000 words is the unit of work (the
-C code's and gensim's sentence length); `threads` Python threads run the compiled kernel on chunks at the same time,
-sharing syn0 and syn1neg without locks ("Hogwild"), as the C code and gensim do. With one thread, training is exactly
-reproducible from the seed; with more, the order of the updates varies a little from run to run.
-"""
+Noise words are drawn in constant time from an alias table of P_n (dlf.text.vocab.noise_alias_table). The window is
+dynamic: for each centre word its radius is drawn uniformly from 1..window, so near words count more. Frequent words
+are subsampled (dlf.text.vocab.keep_probabilities) afresh at each pass. The learning rate falls linearly from lr to
+lr * 1e-4 over all the words of all epochs. A chunk of ~10,000 words is the unit of work (the C code's and gensim's
+sentence length); `threads` Python threads run the compiled kernel on chunks at the same time, sharing syn0 and
+syn1neg without locks ("Hogwild"), as the C code and gensim do. With one thread, training is exactly reproducible
+from the seed; with more, the order of the updates varies a little from run to run."""
 
 from __future__ import annotations
 
