@@ -26,6 +26,7 @@ from dlf.fundamentals.expr import Target, parse_target
 TAB = "universality"
 TITLE = "Universality"
 SWEEP_WIDTHS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+STATUS_EVERY_S = 0.25  # while training, the status line changes at most this often (the figure at every frame)
 
 FIELDS = (
     Field("target", "target function", "choice", "sin", choices=(*uni.PRESETS, "custom"),
@@ -113,7 +114,7 @@ def sweep(target: Target, activation: str, lr: float, optimizer: str, widths: tu
 
 # the page ----------------------------------------------------------------------------------------------------
 KEEP = None
-"""In place of the figure in an answer: keep the figure shown (the page turns it into gr.update())."""
+"""In place of the figure or the status in an answer: keep what is shown (the page turns it into gr.update())."""
 
 
 def _key(v: dict, limits: Limits) -> tuple:
@@ -171,6 +172,7 @@ def _pool_frames(state: UState, limits: Limits, pool) -> Iterator[tuple]:
         state.tuned = False
         return {"lr": state.lr, "optimizer": state.optimizer}
 
+    said = -math.inf  # when the status line was last sent
     try:
         whole = lambda frame: frame[0].startswith("<")  # noqa: E731 - the patches after it need it in the page
         for frame, done in pool.run(job, lambda: not state.running(job_no), poll, keep=whole):
@@ -179,6 +181,11 @@ def _pool_frames(state: UState, limits: Limits, pool) -> Iterator[tuple]:
                     if state.version == version:  # no Reset or Least-squares fit meanwhile
                         state.live = done.live
                 state.idle.set()
+            now = time.perf_counter()
+            if done is None and not whole(frame) and now - said < STATUS_EVERY_S:
+                frame = (frame[0], KEEP)  # the figure, not the text: the page re-renders less while training
+            else:
+                said = now
             yield frame
     finally:
         state.idle.set()
@@ -263,7 +270,7 @@ def build(limits: Limits) -> dict:
         return data[state], v, limits, problems
 
     def shown(frame: tuple) -> tuple:
-        return (gr.update() if frame[0] is KEEP else frame[0], frame[1])
+        return tuple(gr.update() if part is KEEP else part for part in frame)
 
     def on_train(data: dict):
         for frame in train_frames(*args(data), pool=workers.current()):

@@ -92,7 +92,7 @@ def _command(jobs: dict[int, dict], cmd: tuple, results: mp.Queue) -> None:
 class Pool:
     """Worker processes that train jobs fairly; `run(job, stop)` streams a job's frames to the web process."""
 
-    def __init__(self, processes: int = 2, slice_s: float = 0.004, frame_s: float = 0.05,
+    def __init__(self, processes: int = 2, slice_s: float = 0.004, frame_s: float = 0.07,
                  preload: tuple[str, ...] = ("dlf.explore.universality",)):
         ctx = mp.get_context("spawn")  # a fresh interpreter: never fork a process that runs threads
         self.results: mp.Queue = ctx.Queue()
