@@ -145,10 +145,12 @@ def test_a_rescan_finds_new_runs_and_inspects_only_changed_folders(root, tmp_pat
     inspected = []
     real = scan.inspect
     monkeypatch.setattr(scan, "inspect", lambda p: inspected.append(p.name) or real(p))
-    assert cat.rescan() == [] and inspected == []  # nothing changed: nothing is read again
+    version = cat.version
+    assert cat.rescan() == [] and inspected == [] and cat.version == version  # nothing changed: nothing read
     shutil.copytree(root / "char-rnn", served / "char-rnn")
     new = cat.rescan()
     assert [i.path.name for i in new] == ["char-rnn"] and inspected == ["char-rnn"]
+    assert cat.version == version + 1
     assert cat.view("text").labels() == [str(served / "char-rnn")]
     shutil.rmtree(served / "vae" / "checkpoints")  # a changed folder is inspected again
     cat.rescan()
@@ -195,7 +197,7 @@ def test_a_link_opens_a_run_page_with_its_settings_checked_on_the_server(root):
     assert out["text-prime"]["value"] == "BOB:" and out["text-temperature"]["value"] == 0.5
     assert "track a property" in out["text-units"]
     out = call({"tab": "nowhere"})
-    assert out["tabs"].selected == "neuron" and "<svg" in out["neuron-plot"]  # the first page, drawn
+    assert out["tabs"] == {"__type__": "update"} and "<svg" in out["neuron-plot"]  # the first page, drawn
 
 
 def test_a_page_is_drawn_the_first_time_its_tab_opens_and_only_then():

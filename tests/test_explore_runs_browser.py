@@ -173,14 +173,15 @@ def test_a_link_opens_a_run_page_as_it_was(page, server, runs):
                            "?.value || '').includes('z2=-1.25')")
     link = page.locator("#run-vae-link textarea, #run-vae-link input").first.input_value()
     assert link.startswith(server + "?tab=run-vae&run=") and "&z3=0&" in link
-    other = page.context.browser.new_page(viewport={"width": 1360, "height": 1000})
-    other.set_default_timeout(60_000)
+    other = fresh(page, link)  # a fresh tab: the VAE page opens at once, drawn at the link's z
     try:
-        other.goto(link)  # a fresh tab: the VAE page opens at once, drawn at the link's z
         other.wait_for_function(z2_is)
         assert other.locator("#vae-z2 input[type=number]").input_value() == "-1.25"
         assert other.locator("#vae-run input").input_value() == vae
-        other.goto(server + "?tab=run-text&prime=BOB:&temperature=0.5&top_k=3&seed=7&run=/not/a/run")
+    finally:
+        other.close()
+    other = fresh(page, server + "?tab=run-text&prime=BOB:&temperature=0.5&top_k=3&seed=7&run=/not/a/run")
+    try:
         other.locator("#text-prime textarea").wait_for()
         other.wait_for_function("() => document.querySelector('#text-prime textarea').value === 'BOB:'")
         assert other.locator("#text-temperature input[type=number]").input_value() == "0.5"
@@ -191,6 +192,14 @@ def test_a_link_opens_a_run_page_as_it_was(page, server, runs):
         screenshot(other, "link")
     finally:
         other.close()
+
+
+def fresh(page, url: str):
+    """A new browser tab (its own context, so nothing cached) opened at `url`."""
+    other = page.context.browser.new_page(viewport={"width": 1360, "height": 1000})
+    other.set_default_timeout(60_000)
+    other.goto(url)
+    return other
 
 
 def test_a_run_written_while_the_explorer_runs_appears_on_rescan(page, runs, tiny_runs):
@@ -206,10 +215,8 @@ def test_a_run_written_while_the_explorer_runs_appears_on_rescan(page, runs, tin
     words.wait_for()
     words.click()
     page.wait_for_function("() => document.querySelector('#words-status')?.innerText.includes('vocabulary')")
-    other = page.context.browser.new_page(viewport={"width": 1360, "height": 1000})
-    other.set_default_timeout(60_000)
+    other = fresh(page, f"{page.url.split('?')[0]}?tab=run-vae&run={root / 'vae-2'}&z1=2")
     try:  # a link to the new run opens it
-        other.goto(f"{page.url.split('?')[0]}?tab=run-vae&run={root / 'vae-2'}&z1=2")
         other.wait_for_function("() => document.querySelector('#vae-image img')?.dataset.z.startsWith('2 ')")
         assert other.locator("#vae-run input").input_value() == str(root / "vae-2")
     finally:

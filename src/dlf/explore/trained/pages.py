@@ -322,14 +322,17 @@ def tabs(limits: Limits, catalogue: Catalogue) -> Built:
 def _rescan_events(catalogue: Catalogue, built: Built, shown: dict, triggers: tuple) -> None:
     """Opening the tab, or Rescan, looks again and updates the list, the tabs shown and every run dropdown."""
     parts = [part for spec in built.pages.values() for part in spec["rescan"]]
-    inputs = [c for ins, _, _ in parts for c in ins]
-    outputs = [*shown, *(c for _, outs, _ in parts for c in outs)]
+    shows = gr.State(catalogue.version)  # the catalogue's version this session's pages show
+    inputs = [shows, *(c for ins, _, _ in parts for c in ins)]
+    outputs = [shows, *shown, *(c for _, outs, _ in parts for c in outs)]
 
-    def rescan(*values):
+    def rescan(version, *values):
         changed = catalogue.rescan()
         if changed:
             models.preload(changed)
-        updates, k = [gr.update(visible=bool(views.now())) for views in shown.values()], 0
+        if version == catalogue.version:  # nothing new for this session: leave the page as it is
+            return [gr.skip()] * len(outputs)
+        updates, k = [catalogue.version, *(gr.update(visible=bool(views.now())) for views in shown.values())], 0
         for ins, outs, fn in parts:
             got = fn(*values[k:k + len(ins)])
             k += len(ins)

@@ -166,6 +166,8 @@ class Catalogue:
     def __init__(self, root: str | os.PathLike | None):
         self.root = Path(root) if root is not None else None
         self.infos: list[RunInfo] = []
+        self.version = 0
+        """Counts the rescans that found something different (a page compares it with the version it shows)."""
         self._seen: dict[Path, tuple[tuple, RunInfo]] = {}
         self._lock = threading.Lock()
         self.rescan()
@@ -189,6 +191,8 @@ class Catalogue:
                 else:
                     seen[p] = (sig, inspect(p))
                     changed += [seen[p][1]] if not seen[p][1].reason else []
+            if {p: sig for p, (sig, _) in seen.items()} != {p: sig for p, (sig, _) in self._seen.items()}:
+                self.version += 1
             self._seen = seen
             self.infos = [info for _, info in seen.values()]
             return changed
