@@ -243,7 +243,7 @@ def test_universality_titles_fit_their_panels_and_the_rate_shows_only_while_trai
 
 
 def _apply_patch(fig: str, patch: str) -> str:
-    """What svg.PATCH_JS does in the page, in Python: set each patched path's points and the data-* attributes."""
+    """What patch.PATCH_JS does in the page, in Python: set each patched path's points and the data-* attributes."""
     import base64
     import json
     import re

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import math
 import struct
 from collections.abc import Iterable, Sequence
@@ -317,71 +316,3 @@ def colormap(values: np.ndarray, name: str, lo: float, hi: float, alpha: float =
     else:
         rgba[..., 3] = alpha
     return (rgba * 255).round().astype(np.uint8)
-
-
-# figures updated in the browser ------------------------------------------------------------------------------
-def ints_b64(values) -> str:
-    """Numbers rounded to 16-bit integers (clipped), little-endian, in base64: compact data for `PATCH_JS`."""
-    a = np.asarray(values, dtype=np.float64).round()
-    a[~np.isfinite(a)] = 0
-    a = a.clip(-32767, 32767).astype("<i2")
-    return base64.b64encode(a.tobytes()).decode("ascii")
-
-
-PATCH_JS = """
-const box = element.querySelector('.dlf-live');
-const dec = (s) => { const b = atob(s), a = new Int16Array(b.length >> 1);
-  for (let i = 0; i < a.length; i++) a[i] = b.charCodeAt(2 * i) | (b.charCodeAt(2 * i + 1) << 8);
-  return a; };
-function patch(p) {
-  const fig = box.querySelector('svg[data-layout]');
-  if (!fig || fig.dataset.layout !== p.layout) return;  // not the figure shown: the next whole one comes soon
-  const xs = {};
-  for (const k in p.xs) xs[k] = dec(p.xs[k]);
-  for (const [sel, i, xk, yb] of p.paths) {  // y holds one row per path: the i-th match of sel and on
-    const els = fig.querySelectorAll(sel), x = xs[xk], y = dec(yb), n = x.length;
-    for (let r = 0; r * n < y.length && i + r < els.length; r++) {
-      const pts = new Array(n);
-      for (let j = 0; j < n; j++) pts[j] = x[j] + ' ' + y[r * n + j];
-      els[i + r].setAttribute('d', 'M' + pts.join(' '));
-    }
-  }
-  for (const [sel, cx, cy] of p.circles) {
-    const c = fig.querySelector(sel);
-    if (c) { c.setAttribute('cx', cx); c.setAttribute('cy', cy); }
-  }
-  for (const [prefix, text] of p.texts) {
-    for (const t of fig.querySelectorAll('text')) if (t.textContent.startsWith(prefix)) { t.textContent = text; break; }
-  }
-  for (const k in p.data) fig.setAttribute('data-' + k, p.data[k]);
-}
-function show(v) {
-  if (typeof v === 'string' && v.startsWith('{')) patch(JSON.parse(v));
-  else box.innerHTML = v || '';
-}
-show(props.value);
-watch('value', () => show(props.value));
-"""
-"""The browser's half of a live figure (a gr.HTML's js_on_load; see dlf.explore.widgets.live_plot).
-
-A value that is an SVG replaces the figure. A value that is a patch (JSON, from `patch`) updates the figure
-in place: each path's points, circles, texts and data-* attributes, and only when its "layout" is the one the
-shown figure carries in data-layout (axes, titles and legends stay as drawn). So during training the server
-sends the numbers that change, 16-bit integers in pixels, instead of building the whole SVG each frame.
-"""
-
-
-def patch(layout: str, data: dict[str, object], xs: dict[str, np.ndarray],
-          paths: list[tuple[str, int, str, np.ndarray]], circles: Sequence[tuple[str, float, float]] = (),
-          texts: Sequence[tuple[str, str]] = ()) -> str:
-    """A patch for PATCH_JS: paths are (CSS selector, index among its matches, key of its x in `xs`, y).
-
-    x and y are in the path's own units (pixels, or tenths of a pixel for a path drawn with digits=1); a y of
-    shape (rows, len(x)) sets the index-th match and those after it, a row each.
-    """
-    return json.dumps({
-        "layout": layout, "data": {k.replace("_", "-"): str(v) for k, v in data.items()},
-        "xs": {k: ints_b64(v) for k, v in xs.items()},
-        "paths": [[sel, i, xk, ints_b64(y)] for sel, i, xk, y in paths],
-        "circles": [[sel, round(cx, 1), round(cy, 1)] for sel, cx, cy in circles], "texts": list(texts)},
-        separators=(",", ":"))

@@ -7,7 +7,7 @@ sum; the RMS error while training (log scale); the width sweep's errors with thi
     fig, status = live_frame(state, note, sent)  # a training frame: a patch when the figure shown still fits
 
 A training frame changes only lines, a dot, a label and the figure's data-* attributes. `live_frame` sends
-them as a patch (dlf.explore.svg.patch: 16-bit pixel coordinates, a few kB) that the page's script applies
+them as a patch (dlf.explore.patch: 16-bit pixel coordinates, a few kB) that the page's script applies
 to the figure it shows, so a frame costs the server about a millisecond instead of building the SVG. The axes
 are rounded outwards (the error panel's step axis to 1, 2 or 5 times a power of ten, its error axis and the
 contributions' axis to half decades and round numbers), so they stay put for many frames; when they change, or
@@ -22,7 +22,7 @@ import zlib
 
 import numpy as np
 
-from dlf.explore import svg
+from dlf.explore import patch, svg
 from dlf.explore.livefit import GRID, INTERVAL, LiveFit, measure
 
 SHOWN_UNITS = 32  # most contributions drawn (the largest), so that a frame stays small
@@ -188,6 +188,6 @@ def live_frame(state, note: str, sent: dict) -> tuple[str, str]:
         cx, cy = float(ax.px(live.width)), float(ax.py(err["rms_error"]))
         circles += [(".sweep-live circle", cx, cy)] if math.isfinite(cx) and math.isfinite(cy) else []
         texts.append(("this network, step", f"this network, step {live.steps:,}"))
-    frame = svg.patch(lims["layout"], _data(state), {"grid": 10 * top.px(GRID), "half": low.px(GRID[::2]),
+    frame = patch.patch(lims["layout"], _data(state), {"grid": 10 * top.px(GRID), "half": low.px(GRID[::2]),
                                                       "steps": 10 * err_ax.px(steps)}, paths, circles, texts)
     return frame, _status(state, err, note)

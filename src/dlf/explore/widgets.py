@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from dlf.explore import share, svg
+from dlf.explore import patch, share
 from dlf.explore.share import Field
 
 QUIET: dict[str, Any] = {"show_progress": "hidden"}
@@ -94,8 +94,8 @@ def plot(page: str) -> gr.HTML:
 
 
 def live_plot(page: str) -> gr.HTML:
-    """A figure that a value replaces when it is an SVG and updates in place when it is a patch (svg.PATCH_JS)."""
-    return gr.HTML(elem_id=f"{page}-plot", html_template='<div class="dlf-live"></div>', js_on_load=svg.PATCH_JS)
+    """A figure that a value replaces when it is an SVG and updates in place when it is a patch (patch.PATCH_JS)."""
+    return gr.HTML(elem_id=f"{page}-plot", html_template='<div class="dlf-live"></div>', js_on_load=patch.PATCH_JS)
 
 
 def redraw_page(page: str, fields: Sequence[Field], render, text_id: str, event: str = "change",
