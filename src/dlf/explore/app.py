@@ -115,15 +115,15 @@ class Restore:
         self.inputs, self.outputs = set(ins), list(outs)
 
     def __call__(self, data: dict, request: gr.Request) -> list:
-        tab, values = share.decode(dict(request.query_params), self.fields)
-        tab = tab or PAGES[0].TAB
+        linked, values = share.decode(dict(request.query_params), self.fields)
+        tab = linked or PAGES[0].TAB  # no link: draw the first page, and leave a tab clicked meanwhile selected
         spec, updates = self.pages[tab], {}
         if tab.startswith("run-") and self.catalogue is not None:
             self.catalogue.rescan()  # a link may name a run written since the last look
             updates[self.tabs], updates[self.built.tabs] = gr.Tabs(selected="runs"), gr.Tabs(selected=tab)
             if tab in self.kind_tabs:
                 updates[self.kind_tabs[tab]] = gr.update(visible=True)
-        else:
+        elif linked:
             updates[self.tabs] = gr.Tabs(selected=tab)
         given = {}
         for f, comp in zip(spec["fields"], spec["comps"]):
