@@ -70,7 +70,9 @@ def guarded(fn: Callable, n_out: int) -> Callable:
     return wrapper
 
 
-def pick(runs: Runs | list[RunInfo], label: str) -> RunInfo:
+def pick(runs: Runs | list[RunInfo], label: str | None) -> RunInfo:
+    if not label:
+        raise DlfError("no run of this kind found yet; train one, then press Rescan under All runs")
     for info in runs:
         if info.label == label:
             return info
