@@ -234,13 +234,12 @@ def rl_page(runs: Runs) -> dict:
                 _embed(info.path / "curves.png", "image/png", "rl-curve"), f"{summary_line(info)}; {note}")
 
     def play(label, seed_):
-        from dlf.plotting import save_gif
         from dlf.rl import envs
 
         agent = models.load(pick(runs, label))
-        frames, total = envs.record_episode(agent.greedy, agent.cfg.env, 3_000_000 + int(seed_ or 0))
-        with tempfile.TemporaryDirectory() as tmp:
-            gif = save_gif(frames, Path(tmp) / "episode.gif", fps=envs.render_fps(agent.cfg.env) / 2)
+        with tempfile.TemporaryDirectory() as tmp:  # filmed small, frame by frame (no full-size frames kept)
+            gif = Path(tmp) / "episode.gif"
+            total = envs.film_episode(agent.greedy, agent.cfg.env, 3_000_000 + int(seed_ or 0), gif)
             page = _embed(gif, "image/gif", "rl-gif")
         return page, f"new episode (seed {int(seed_ or 0)}): return {total:g}"
 
