@@ -24,11 +24,10 @@ def peak_memory() -> dict[str, float]:
     import resource
     import sys
 
-    import torch
-
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     peak = {"peak_rss_mb": round(rss / (1 << 20 if sys.platform == "darwin" else 1 << 10), 1)}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
+    torch = sys.modules.get("torch")  # not imported by a run that never used it (word2vec)
+    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
         peak["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / (1 << 20), 1)
     return peak
 
