@@ -258,12 +258,13 @@ def test_corpus_ids_take_two_bytes_while_the_vocabulary_fits(tmp_path):
 
 
 def test_word2vec_modules_do_not_import_torch(tmp_path):
-    """The modules that read a corpus, train and score stay clear of torch, whose import alone takes ~200 MB of
-    memory (the kernels import nothing when they run)."""
+    """The modules that read a corpus, train and score, and the runner that `dlf run word2vec` goes through, stay
+    clear of torch, whose import alone takes ~200 MB of memory (the kernels import nothing when they run)."""
     corpus = tmp_path / "c.txt"
     corpus.write_text(synthetic_corpus(2_000))
     code = ("import sys; from dlf.text.vocab import read_corpus; from dlf.text.w2v import Word2Vec; "
-            "import dlf.text.evaluate, dlf.text.vectors; "
+            "import dlf.text.evaluate, dlf.text.vectors, dlf.cli, dlf.runner, dlf.experiments.word2vec; "
+            "dlf.runner.seed_everything(1); dlf.runner.peak_memory(); "
             f"v, ids = read_corpus({str(corpus)!r}, 1); m = Word2Vec(v, 8); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
