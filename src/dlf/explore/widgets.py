@@ -89,8 +89,8 @@ def status_box(page: str, label: str = "Status") -> gr.Markdown:
     return gr.Markdown(elem_id=f"{page}-status", label=label)
 
 
-def plot(page: str) -> gr.HTML:
-    return gr.HTML(elem_id=f"{page}-plot", js_on_load=None)
+def plot(page: str, value: str = "") -> gr.HTML:
+    return gr.HTML(value, elem_id=f"{page}-plot", js_on_load=None)
 
 
 def live_plot(page: str) -> gr.HTML:
@@ -102,12 +102,13 @@ def redraw_page(page: str, fields: Sequence[Field], render, text_id: str, event:
                 widths: tuple[int, int, int] = (1, 3, 240)) -> dict:
     """A page of controls, one figure and one text that `render(values) -> (svg, text)` redraws at every change."""
     left, right, min_width = widths
+    first_svg, first_text = render({f.name: f.default for f in fields})  # shown at once, before any event answers
     with gr.Row():
         with gr.Column(scale=left, min_width=min_width):
             comps = controls(page, fields)
         with gr.Column(scale=right):
-            fig = plot(page)
-            text = gr.Markdown(elem_id=f"{page}-{text_id}")
+            fig = plot(page, first_svg)
+            text = gr.Markdown(first_text, elem_id=f"{page}-{text_id}")
     link_row(page, fields, comps)
 
     def draw(data: dict) -> tuple[str, str]:
