@@ -38,7 +38,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from dlf.explore.loadclient import App, ServerGone, wait_ready
+from dlf.explore.loadclient import App, ServerGone, stop, wait_ready
 from dlf.explore.loadclient import Session as Tab
 
 MAX_SESSIONS, MAX_SECONDS = 64, 120  # hard bounds on what this script will do
@@ -252,11 +252,7 @@ def main() -> None:
         alone = run_sessions(1, app, args, proc.pid)[0][0] if args.mode == "train" else None
         sessions, cpu, wall = run_sessions(args.sessions, app, args, proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
     report(sessions, alone, args, cpu, wall, log.name)
 
 

@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _protocol import header, load  # noqa: E402
 
-from dlf.explore.loadclient import ServerGone, wait_ready  # noqa: E402
+from dlf.explore.loadclient import ServerGone, stop, wait_ready  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -61,11 +61,17 @@ def stroke(page, selector: str) -> None:
     page.mouse.up()
 
 
-def one_try(browser, url: str, link: str) -> dict[str, float]:
-    out: dict[str, float] = {}
+def fresh_page(browser):
+    """A new browser context (no cache, no cookies: a first visit) and its page."""
     ctx = browser.new_context(viewport={"width": 1360, "height": 1000})
     page = ctx.new_page()
     page.set_default_timeout(60_000)
+    return ctx, page
+
+
+def one_try(browser, url: str, link: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    ctx, page = fresh_page(browser)
     t0 = time.perf_counter()
     page.goto(url)
     page.wait_for_selector("#tab-runs-button")
@@ -83,9 +89,7 @@ def one_try(browser, url: str, link: str) -> dict[str, float]:
     page.wait_for_function("() => document.querySelector('#hw-probs').dataset.top?.includes('mnist-cnn')")
     out["handwriting"] = time.perf_counter() - t0
     ctx.close()
-    ctx = browser.new_context(viewport={"width": 1360, "height": 1000})
-    page = ctx.new_page()
-    page.set_default_timeout(60_000)
+    ctx, page = fresh_page(browser)
     t0 = time.perf_counter()
     page.goto(link)
     page.wait_for_function("() => document.querySelector('#vae-image img')?.dataset.z?.startsWith('1.5')")
@@ -128,11 +132,7 @@ def main() -> None:
                 print(f"try {k + 1}: " + ", ".join(f"{name} {tries[-1][name]:.2f} s" for name in PHASES), flush=True)
             browser.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
     medians = {name: statistics.median(t[name] for t in tries) for name in PHASES}
     print(header(f"dlf explore --runs {args.runs}: page loads in chromium, {args.tries} tries", before))
     print("| phase | median s | min s | max s |\n|---|---|---|---|")

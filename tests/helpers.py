@@ -104,7 +104,7 @@ def start_explorer(code: str, args: list[str], env: dict[str, str] | None = None
 
     A generator for module-scoped fixtures: `yield from start_explorer(SERVER, [str(port)])`. The process is
     stopped when the fixture ends; a server that never answers fails the test with the end of its stderr."""
-    from dlf.explore.loadclient import ServerGone, wait_ready
+    from dlf.explore.loadclient import ServerGone, stop, wait_ready
 
     proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})})
@@ -117,11 +117,7 @@ def start_explorer(code: str, args: list[str], env: dict[str, str] | None = None
     try:
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def load_script(relpath: str, name: str):

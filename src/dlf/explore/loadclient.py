@@ -138,3 +138,12 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> None
         except OSError:
             time.sleep(0.3)
     raise ServerGone(f"the server did not answer at {url} within {timeout:.0f} s")
+
+
+def stop(proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    """Stop an explorer started as `proc`: SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
