@@ -278,3 +278,18 @@ def test_imdb_run_with_a_byte_level_mlstm(tmp_path, capsys, monkeypatch):
     reused = json.loads((again / "summary.json").read_text())
     assert reused["encoding"] == "bytes" and reused["mr_cv_acc_all_units"] == summary["mr_cv_acc_all_units"]
     assert reused["imdb_train_reviews"] == reused["imdb_test_reviews"] == 8
+
+
+def test_imdb_reviews_missing_a_label_are_refused_before_training(tmp_path, capsys, monkeypatch):
+    folder = make_imdb_fixture(tmp_path, per_label=4, unlabelled=2)
+    reviews = folder / "reviews.jsonl"
+    rows = [r for r in reviews.read_text(encoding="utf-8").splitlines() if '"train/neg/' not in r]
+    reviews.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    monkeypatch.setattr(su.char_rnn, "train_model", lambda *a, **k: pytest.fail("trained before the check"))
+    out = tmp_path / "run"
+    args = run_args(folder, out)
+    args[args.index("--reviews") + 1] = str(reviews)
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "train/ reviews do not hold both labels pos and neg" in err[0], err
+    assert not out.exists(), "nothing is left behind"

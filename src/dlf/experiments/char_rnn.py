@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
@@ -261,15 +262,20 @@ def load_model(run_dir: Path, cfg: Config) -> tuple[CharRNN, Vocab]:
     return task.model.eval(), vocab
 
 
-def sample(run_dir: Path, cfg: Config, opts) -> str:
-    """`dlf sample RUN_DIR --prime TEXT --length N --temperature T --top-k K --seed S`."""
+def sample(run_dir: Path, cfg: Config, opts, encode: Callable[[str], str] = str, decode: Callable[[str], str] = str,
+           unit: str = "characters") -> str:
+    """`dlf sample RUN_DIR --prime TEXT --length N --temperature T --top-k K --seed S`.
+
+    `encode` turns text into the symbols the model reads and `decode` turns sampled symbols back (a byte-level
+    model: dlf.data.sentiment.as_bytes and from_bytes); --length counts `unit`."""
     from dlf.sampling import output_path
 
     model, vocab = load_model(run_dir, cfg)
     prime = default_prime(vocab) if opts.prime is None else opts.prime
     if not prime:
         raise ConfigError("--prime is empty; give at least one character, e.g. --prime 'ROMEO:'")
-    unknown = vocab.missing(prime)
+    symbols = encode(prime)
+    unknown = vocab.missing(symbols)
     if unknown:
         raise ConfigError(f"--prime holds {unknown[0]!r}, which is not among the {len(vocab)} characters this "
                           f"model was trained on; use characters of its training text")
@@ -277,8 +283,8 @@ def sample(run_dir: Path, cfg: Config, opts) -> str:
     temperature = 0.8 if opts.temperature is None else opts.temperature
     top_k = 0 if opts.top_k is None else opts.top_k
     path = output_path(run_dir, opts.out, "sample.txt", ".txt")
-    text = generate(model, vocab, prime, length, temperature, top_k, opts.seed)
+    text = prime + decode(generate(model, vocab, symbols, length, temperature, top_k, opts.seed)[len(symbols):])
     path.write_text(text, encoding="utf-8")
     if opts.out:
-        return f"{length} characters after a {len(prime)}-character prime written to {path}"
+        return f"{length} {unit} after a {len(prime)}-character prime written to {path}"
     return text

@@ -42,7 +42,7 @@ from dlf.data.sentiment import (
     read_reviews,
     split_of,
 )
-from dlf.errors import ConfigError, DataError, DlfError
+from dlf.errors import DataError, DlfError
 from dlf.experiments import _probe, _sentiment_plots, char_rnn
 from dlf.experiments._char_units import unit_page
 from dlf.models.charrnn import CharRNN
@@ -226,6 +226,7 @@ def run(cfg: Config, run) -> dict:
         raise DataError(f"{folder}: {labels.sum()} positive and {len(labels) - labels.sum()} negative MR "
                         f"sentences, too few for --folds {cfg.folds}; give more sentences or fewer folds")
     splits = [split_of(i) for i in ids]
+    imdb = imdb_sets(cfg, review_labels, splits)  # checked before any training
     read = [i for i, split in enumerate(splits) if split != "test"]  # the network never reads IMDB's test reviews
     model, vocab, trained = load_trained(cfg.from_run) if cfg.from_run else (None, None, {})
     encoding = trained.get("encoding", cfg.encoding)
@@ -251,7 +252,7 @@ def run(cfg: Config, run) -> dict:
         "steps": trained.get("steps"), "val_bits_per_char": trained.get("val_bpc"),
         "train_bits_per_char": trained.get("train_bpc"), "folds": cfg.folds, "pool": cfg.pool, **readout,
     }
-    summary |= imdb_readout(cfg, run, model, vocab, encoding, device, reviews, review_labels, splits)
+    summary |= imdb_readout(cfg, run, model, vocab, encoding, device, reviews, review_labels, imdb)
     _, val_text = char_rnn.split(text)
     held_out = held_out_reviews([reviews[i] for i in read], [review_labels[i] for i in read], order,
                                 len(text) - len(val_text), encoding)
@@ -263,16 +264,26 @@ def run(cfg: Config, run) -> dict:
     return summary
 
 
-def imdb_readout(cfg: Config, run, model, vocab, encoding, device, reviews, labels, splits) -> dict:
-    """IMDB's read-outs: fitted on the labelled train reviews' states, scored on the test reviews' ({} if the
-    reviews have no train/ and test/ ids). Bag of words on the same reviews: the floor, in the same run."""
+def imdb_sets(cfg: Config, labels: list[str], splits: list[str]) -> tuple[list[int], list[int]] | None:
+    """The indices of the labelled IMDB train and test reviews the read-out uses (None if the reviews have no
+    train/ and test/ ids); a one-line DataError unless each holds both labels."""
     train, test = (labelled(splits, labels, split, cfg.imdb_reviews) for split in ("train", "test"))
     if not train and not test:
-        return {}
+        return None
     for split, idx in (("train", train), ("test", test)):
         if len({labels[i] for i in idx}) < 2:
             raise DataError(f"--reviews {cfg.reviews}: its {split}/ reviews do not hold both labels pos and neg; "
                             f"give IMDB's reviews.jsonl whole, or a larger --imdb-reviews")
+    return train, test
+
+
+def imdb_readout(cfg: Config, run, model, vocab, encoding, device, reviews, labels,
+                 sets: tuple[list[int], list[int]] | None) -> dict:
+    """IMDB's read-outs: fitted on the labelled train reviews' states, scored on the test reviews' ({} without
+    IMDB's reviews). Bag of words on the same reviews: the floor, in the same run."""
+    if sets is None:
+        return {}
+    train, test = sets
     start = time.perf_counter()
     x_train, unknown_train = read_features(cfg, model, vocab, encoding, [reviews[i] for i in train], device, "")
     x_test, unknown_test = read_features(cfg, model, vocab, encoding, [reviews[i] for i in test], device, "")
@@ -343,19 +354,6 @@ def make_plots(run, model, vocab, device, encoding, features, labels, sentences,
 
 def sample(run_dir: Path, cfg: Config, opts) -> str:
     """`dlf sample RUN_DIR`: review text from the model, as for char-rnn (a byte-level model: --length in bytes)."""
-    if cfg.encoding != "bytes":
-        return char_rnn.sample(run_dir, cfg, opts)
-    from dlf.sampling import output_path
-
-    model, vocab = char_rnn.load_model(run_dir, cfg)
-    prime = PREFIX if opts.prime is None else opts.prime
-    if not prime:
-        raise ConfigError("--prime is empty; give at least one character, e.g. --prime 'this film'")
-    length = 500 if opts.length is None else opts.length
-    temperature = 0.8 if opts.temperature is None else opts.temperature
-    ids = model.generate(vocab.encode(as_bytes(prime)), length, temperature, opts.top_k or 0,
-                         torch.Generator().manual_seed(opts.seed))
-    text = prime + from_bytes(vocab.decode(ids))
-    path = output_path(run_dir, opts.out, "sample.txt", ".txt")
-    path.write_text(text, encoding="utf-8")
-    return f"{length} bytes after a {len(prime)}-character prime written to {path}" if opts.out else text
+    if cfg.encoding == "bytes":
+        return char_rnn.sample(run_dir, cfg, opts, encode=as_bytes, decode=from_bytes, unit="bytes")
+    return char_rnn.sample(run_dir, cfg, opts)
