@@ -267,7 +267,8 @@ def test_film_episode_writes_the_episode_at_half_size_and_real_speed(tmp_path):
 
     from dlf.rl import envs
 
-    full, total = envs.record_episode(balance, "CartPole-v1", seed=0)
+    full: list[np.ndarray] = []  # every 2nd full-size frame, as drawn
+    total = envs.play_filmed(balance, "CartPole-v1", 0, full.append)
     assert envs.film_episode(balance, "CartPole-v1", 0, tmp_path / "e.gif") == total == 500.0
     with Image.open(tmp_path / "e.gif") as im:
         h, w, _ = full[0].shape

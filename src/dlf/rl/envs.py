@@ -152,13 +152,6 @@ def play_filmed(act: Act, env_id: str, seed: int, on_frame: Callable[[np.ndarray
         env.close()
 
 
-def record_episode(act: Act, env_id: str, seed: int, every: int = 2) -> tuple[list[np.ndarray], float]:
-    """Every `every`-th full-size frame (H, W, 3) of one episode and its return (film_episode keeps less)."""
-    frames: list[np.ndarray] = []
-    total = play_filmed(act, env_id, seed, frames.append, every)
-    return frames, total
-
-
 def film_episode(act: Act, env_id: str, seed: int, path: str | os.PathLike, every: int = 2,
                  scale: float = 0.5, colors: int = 64) -> float:
     """Film one episode as a looping GIF at real speed (every `every`-th frame); returns the episode's return.

@@ -18,7 +18,7 @@ from dlf.explore import widgets
 from dlf.explore.session import Limits
 from dlf.explore.share import Field
 from dlf.explore.trained import canvas, models
-from dlf.explore.trained.pages import SEED, choices, guarded, pick, run_choice, run_field, summary_line
+from dlf.explore.trained.pages import SEED, choices, follows, guarded, pick, run_choice, run_field, summary_line
 from dlf.explore.trained.scan import Runs
 
 SLIDERS = 8
@@ -105,7 +105,7 @@ def vae_page(runs: Runs) -> dict:
     widgets.link_row("run-vae", VAE_FIELDS, comps)
     return {"fields": VAE_FIELDS, "comps": comps, "choices": {"run": runs},
             "refresh": (guarded(show, SLIDERS + 3), [run, *zs], [*zs, manifold, image, status]),
-            "rescan": [([run], [run], lambda v: choices(runs.labels(), v))]}
+            "rescan": follows(run, runs)}
 
 
 # GAN and PixelCNN --------------------------------------------------------------------------------------------------
@@ -247,4 +247,4 @@ def rl_page(runs: Runs) -> dict:
     go.click(guarded(play, 2), [run, seed], [replay, status], api_name=False, **widgets.QUIET)
     widgets.link_row("run-rl", RL_FIELDS, [run, seed])
     return {"fields": RL_FIELDS, "comps": [run, seed], "refresh": (guarded(show, 3), [run], [replay, curves, status]),
-            "choices": {"run": runs}, "rescan": [([run], [run], lambda v: choices(runs.labels(), v))]}
+            "choices": {"run": runs}, "rescan": follows(run, runs)}

@@ -97,6 +97,11 @@ def choices(labels: list[str], value: str | None):
     return gr.update(choices=labels, value=value if value in labels else (labels[0] if labels else None))
 
 
+def follows(run: gr.Dropdown, runs: Runs) -> list[tuple]:
+    """A page spec's "rescan": its run dropdown follows the runs found at each rescan."""
+    return [([run], [run], lambda v: choices(runs.labels(), v))]
+
+
 def summary_line(info: RunInfo) -> str:
     from dlf.report import headline
 
@@ -193,7 +198,7 @@ def text_page(runs: Runs, limits: Limits) -> dict:
     comps = [run, prime, temp, top_k, length, seed, unit, text]
     widgets.link_row("run-text", TEXT_FIELDS, comps)
     return {"fields": TEXT_FIELDS, "comps": comps, "refresh": units, "choices": {"run": runs},
-            "rescan": [([run], [run], lambda v: choices(runs.labels(), v))]}
+            "rescan": follows(run, runs)}
 
 
 def unit_panel(runs: Runs, run: gr.Dropdown) -> tuple:
@@ -280,7 +285,7 @@ def words_page(runs: Runs) -> dict:
     run.change(fn, inputs, outputs, api_name=False, **widgets.QUIET)
     widgets.link_row("run-words", fields, inputs)
     return {"fields": fields, "comps": inputs, "refresh": (fn, inputs, outputs), "choices": {"run": runs},
-            "rescan": [([run], [run], lambda v: choices(runs.labels(), v))]}
+            "rescan": follows(run, runs)}
 
 
 # the tabs --------------------------------------------------------------------------------------------------------

@@ -123,23 +123,18 @@ def _is_model_run(path: Path) -> bool:
         return False
 
 
-def scan(root: str | os.PathLike) -> list[RunInfo]:
-    """Every run folder under `root` (at most MAX_RUNS, the last by name), each with its kind or its reason."""
-    root = Path(root)
-    if not root.is_dir():
+def run_paths(root: Path | None) -> list[Path]:
+    """The run folders under `root` (at most MAX_RUNS, the last by name), or root itself when it is one run."""
+    if root is None or not root.is_dir():
         return []
     if (root / "config.json").is_file() and _is_model_run(root):
-        return [inspect(root)]  # --runs names one run folder
-    return [inspect(p) for p in _candidates(root)[-MAX_RUNS:]]
+        return [root]  # --runs names one run folder
+    return _candidates(root)[-MAX_RUNS:]
 
 
-def by_kind(infos: list[RunInfo]) -> dict[str, list[RunInfo]]:
-    """The openable runs, grouped by page kind."""
-    out: dict[str, list[RunInfo]] = {}
-    for info in infos:
-        if not info.reason:
-            out.setdefault(info.kind, []).append(info)
-    return out
+def scan(root: str | os.PathLike) -> list[RunInfo]:
+    """Every run folder under `root`, each with its kind or its reason."""
+    return [inspect(p) for p in run_paths(Path(root))]
 
 
 def signature(path: Path) -> tuple:
@@ -175,15 +170,8 @@ class Catalogue:
     def rescan(self) -> list[RunInfo]:
         """Look again; return the openable runs that are new or changed since the last look."""
         with self._lock:
-            root = self.root
-            if root is None or not root.is_dir():
-                paths = []
-            elif (root / "config.json").is_file() and _is_model_run(root):
-                paths = [root]
-            else:
-                paths = _candidates(root)[-MAX_RUNS:]
             seen, changed = {}, []
-            for p in paths:
+            for p in run_paths(self.root):
                 sig = signature(p)
                 old = self._seen.get(p)
                 if old and old[0] == sig:
