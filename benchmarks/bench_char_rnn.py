@@ -18,8 +18,8 @@ read from scratch (the context nanoGPT's CPU configuration has), and, for dlf, o
 (the loss `dlf run char-rnn` reports). dlf runs the short-budget CPU recipe of docs/char-rnn.md (RECIPE: the
 options a user types after `dlf run char-rnn`, with --time-limit); --dlf-args replaces them.
 
-    DLF_DATA_DIR=../shared/data python benchmarks/bench_char_rnn.py [--quick] [--minutes 2]
-    DLF_DATA_DIR=../shared/data python benchmarks/bench_char_rnn.py --minutes 15 --only dlf
+    DLF_DATA_DIR=path/to/data python benchmarks/bench_char_rnn.py [--quick] [--minutes 2]
+    DLF_DATA_DIR=path/to/data python benchmarks/bench_char_rnn.py --minutes 15 --only dlf
     python benchmarks/bench_char_rnn.py --only dlf --device cuda --minutes 5 --dlf-args "--hidden 1024 ..."
 """
 

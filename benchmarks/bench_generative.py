@@ -8,7 +8,7 @@ and no ratio. The table puts each figure beside the paper's, under the date and 
 
     | model | budget | steps | figure | dlf | paper | wall s | peak RSS MB | peak GPU MB |
 
-    DLF_DATA_DIR=../shared/data python benchmarks/bench_generative.py [--minutes 30] [--only pixelcnn,vae]
+    DLF_DATA_DIR=path/to/data python benchmarks/bench_generative.py [--minutes 30] [--only pixelcnn,vae]
     python benchmarks/bench_generative.py --table RUNS_DIR        # tabulate finished runs (e.g. from a GPU box)
 
 Extra options for one model go after `--NAME-args`, e.g. `--gan-args "--arch dcgan"`.

@@ -18,7 +18,7 @@ Both sets of vectors are scored by the same code, dlf.text.evaluate, which gives
 evaluate_word_analogies(restrict_vocab=30000) and evaluate_word_pairs (tests/test_word2vec.py checks this):
 3CosAdd analogy accuracy (semantic, syntactic, total) and the WordSim-353 Spearman correlation.
 
-    DLF_DATA_DIR=../shared/data python benchmarks/bench_word2vec.py [--quick] [--epochs 5] [--words 0]
+    DLF_DATA_DIR=path/to/data python benchmarks/bench_word2vec.py [--quick] [--epochs 5] [--words 0]
 
 --quick: the first 2M words, 1 epoch (about a minute). The default is the whole corpus (10.3M words), 5 epochs.
 """
@@ -116,7 +116,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, help="passes over the corpus (default: 5, --quick: 1)")
     p.add_argument("--words", type=int, help="use the first N words (default: all, --quick: 2,000,000)")
     p.add_argument("--models", default="skipgram,cbow", help="comma-separated: skipgram, cbow")
-    p.add_argument("--data-dir", help="data folder with text/ and eval/ (default: $DLF_DATA_DIR, ../shared/data)")
+    p.add_argument("--data-dir", help="data folder with text/ and eval/ "
+                   "(default: $DLF_DATA_DIR, then the development data beside the clone)")
     add_arguments(p)
     p.add_argument("--only", nargs=3, metavar=("SIDE", "CORPUS", "MODEL"), help=argparse.SUPPRESS)
     return p
