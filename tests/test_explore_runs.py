@@ -209,3 +209,88 @@ def test_a_page_is_drawn_the_first_time_its_tab_opens_and_only_then():
     seen: set = set()
     assert fn(seen, 1) == ("a", "b") and seen == {"p"}
     assert all(u.get("__type__") == "update" and len(u) == 1 for u in fn(seen, 2)) and calls == [1]
+
+
+def _page_load(demo, tab: str):
+    """The load event of run page `tab` alone, and a call that feeds it a link's query as a browser would."""
+    from types import SimpleNamespace
+
+    from dlf.explore.trained.standalone import PageLoad
+
+    load = next(f.fn for f in demo.fns.values() if isinstance(f.fn, PageLoad) and f.fn.tab == tab)
+    data = {c: c.value for c in load.inputs}
+
+    def call(query: dict) -> dict:
+        out = load(dict(data), SimpleNamespace(query_params=query))
+        return {c.elem_id or id(c): u for c, u in zip(load.outputs, out)}
+    return call
+
+
+def test_a_run_page_alone_restores_its_link_checked_on_the_server_and_names_a_broken_run(root):
+    pytest.importorskip("gradio")
+    from dlf.explore.app import build_app
+
+    demo = build_app(runs=root)
+    vae = str(root / "vae")
+    out = _page_load(demo, "run-vae")({"run": vae, "z1": "1.5", "z2": "99", "a": "-4", "tab": "run-text"})
+    assert out["vae-z1"]["value"] == 1.5 and out["vae-z2"]["value"] == 3.0  # clamped to the slider's range
+    assert out["vae-a"]["value"] == 0 and out["vae-run"]["value"] == vae
+    assert 'data-z="1.5 3 0' in out["vae-image"], "drawn with the link's values in the load request itself"
+    assert "latent dimensions" in out["vae-status"]
+    text = _page_load(demo, "run-text")
+    out = text({"run": "/elsewhere/not-a-run", "prime": "BOB:", "temperature": "0.5"})
+    assert out["text-run"]["value"] == str(root / "char-rnn") and out["text-prime"]["value"] == "BOB:"
+    assert "is not one of this page's runs" in out["text-status"] and "track a property" in out["text-units"]
+    out = text({"run": str(root / "half")})  # a mnist-cnn folder without a checkpoint: its reason, in one line
+    assert "cannot be opened:** half-written: no checkpoint yet" in out["text-status"]
+    assert out["text-run"]["value"] == str(root / "char-rnn")
+    assert "mnist-mlp" in _page_load(demo, "run-handwriting")({})["hw-runs"]
+
+
+def test_a_run_page_alone_holds_only_its_own_widgets_and_restoring_fires_no_second_draw(root):
+    pytest.importorskip("gradio")
+    from dlf.explore.app import build_app
+    from dlf.explore.trained.standalone import TABS, PageLoad
+
+    demo = build_app(runs=root)
+    config = demo.get_config_file()
+    ids = {c["id"]: c.get("props", {}).get("elem_id") for c in config["components"]}
+    for tab in TABS:
+        page = config["page"][tab]
+        elems = {ids[i] for i in page["components"]}
+        assert f"{tab}-link-button" in elems or tab == "run-handwriting"
+        assert "neuron-plot" not in elems and len(page["components"]) < 60  # the whole app has about 300
+        assert len(config["page"][""]["components"]) > 200
+    loads = [f for f in demo.fns.values() if isinstance(f.fn, PageLoad)]
+    assert sorted(f.page for f in loads) == sorted(TABS)
+    set_on_load = {id(c) for f in loads for c in f.fn.outputs}
+    for f in demo.fns.values():  # a value a load sets must not fire an event that draws again
+        for target, event in f.targets:
+            assert not (event == "change" and id(demo.blocks.get(target)) in set_on_load), (f.page, target)
+
+
+def test_an_old_link_to_a_run_page_is_redirected_to_the_page_alone():
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from dlf.explore.trained.pages import page_link
+    from dlf.explore.trained.standalone import RunLinks
+
+    app = Starlette(routes=[Route("/", lambda request: PlainTextResponse("the whole app"))],
+                    middleware=[Middleware(RunLinks)])
+    client = TestClient(app)
+    got = client.get("/?tab=run-vae&run=runs%2Fvae&z1=1.5", follow_redirects=False)
+    assert got.status_code == 307 and got.headers["location"] == "run-vae?run=runs%2Fvae&z1=1.5"
+    assert client.get("/?tab=universality&width=8").text == "the whole app"  # the first half's links stay
+    assert client.get("/?tab=run-list").text == "the whole app"
+    assert client.get("/?tab=run-evil%2F..").text == "the whole app"
+    from dlf.explore.share import Field
+
+    fields = (Field("run", "run", "text", ""), Field("z1", "z1", "float", 0.0, -3, 3))
+    values = {"run": "runs/vae", "z1": 1.5}
+    for url in ("http://h:1/?tab=run-vae&z1=2", "http://h:1/", "http://h:1/run-vae?run=x#top", "http://h:1/run-vae/"):
+        assert page_link(url, "run-vae", fields, values) == "http://h:1/run-vae?run=runs%2Fvae&z1=1.5"
+    assert page_link("http://h:1/lab/", "run-vae", fields, values).startswith("http://h:1/lab/run-vae?")

@@ -172,7 +172,7 @@ def test_a_link_opens_a_run_page_as_it_was(page, server, runs):
     page.wait_for_function("() => (document.querySelector('#run-vae-link textarea, #run-vae-link input')"
                            "?.value || '').includes('z2=-1.25')")
     link = page.locator("#run-vae-link textarea, #run-vae-link input").first.input_value()
-    assert link.startswith(server + "?tab=run-vae&run=") and "&z3=0&" in link
+    assert link.startswith(server + "run-vae?run=") and "&z3=0&" in link  # the page alone (trained.standalone)
     other = fresh(page, link)  # a fresh tab: the VAE page opens at once, drawn at the link's z
     try:
         other.wait_for_function(z2_is)
@@ -219,5 +219,51 @@ def test_a_run_written_while_the_explorer_runs_appears_on_rescan(page, runs, tin
     try:  # a link to the new run opens it
         other.wait_for_function("() => document.querySelector('#vae-image img')?.dataset.z.startsWith('2 ')")
         assert other.locator("#vae-run input").input_value() == str(root / "vae-2")
+    finally:
+        other.close()
+
+
+def test_a_run_page_alone_opens_from_its_link_with_its_settings(page, server, runs):
+    vae = str(runs[0] / "vae")
+    other = fresh(page, f"{server}run-vae?run={vae}&z1=1.5&z2=-0.5&a=3")
+    try:
+        other.wait_for_function("() => document.querySelector('#vae-image img')?.dataset.z.startsWith('1.5 -0.5 ')")
+        assert other.locator("#vae-z1 input[type=number]").input_value() == "1.5"
+        assert other.locator("#vae-a input").input_value() == "3"
+        assert other.locator("#vae-run input").input_value() == vae
+        assert other.locator("#tab-runs-button").count() == 0  # only this page's widgets, not the whole app
+        assert other.locator("a[href='./']").count() == 1  # the way back to the whole explorer
+        number = other.locator("#vae-z1 input[type=number]")
+        number.fill("-2")
+        number.press("Enter")  # the page redraws on the user's input
+        other.wait_for_function("() => document.querySelector('#vae-image img')?.dataset.z.startsWith('-2 -0.5 ')")
+        other.click("#run-vae-link-button")
+        other.wait_for_function("() => (document.querySelector('#run-vae-link textarea, #run-vae-link input')"
+                                "?.value || '').includes('z1=-2')")
+        link = other.locator("#run-vae-link textarea, #run-vae-link input").first.input_value()
+        assert link.startswith(server + "run-vae?run=") and "z2=-0.5" in link
+        screenshot(other, "alone-vae")
+    finally:
+        other.close()
+
+
+def test_a_run_page_alone_ignores_a_foreign_run_and_names_a_broken_one(page, server, runs):
+    char_rnn = str(runs[0] / "char-rnn")
+    other = fresh(page, f"{server}run-text?run=/not/a/run&prime=BOB:&seed=7")
+    try:
+        other.wait_for_function("() => document.querySelector('#text-status')?.innerText.includes('ignored')")
+        assert other.locator("#text-run input").input_value() == char_rnn
+        assert other.locator("#text-prime textarea").input_value() == "BOB:"
+        assert other.locator("#text-seed input").input_value() == "7"
+    finally:
+        other.close()
+    other = fresh(page, f"{server}run-text?run={runs[0] / 'half'}")  # a run folder with no checkpoint
+    try:
+        other.wait_for_function("() => document.querySelector('#text-status')?.innerText.includes('cannot be')")
+        assert "half-written: no checkpoint yet" in other.inner_text("#text-status")
+        assert other.locator("#text-run input").input_value() == char_rnn
+        other.click("#text-go")  # the page works with the run it opened instead
+        other.wait_for_function("() => document.querySelector('#text-sample textarea')?.value.length > 10")
+        screenshot(other, "alone-broken")
     finally:
         other.close()

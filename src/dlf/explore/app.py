@@ -7,7 +7,8 @@ Each page module (neuron, activations, universality, descent, backprop, classify
 event that draws it; the trained-run pages (dlf.explore.trained.pages) return the same. A page is drawn when it is
 first shown, not before: on load the app reads the link's query (?tab=...&...), selects that page's tab (the first
 page when the link names none), sets its widgets and draws it, all in one request; every other page is drawn the
-first time its tab is opened. The pages of trained runs load their models in a background thread meanwhile.
+first time its tab is opened. The pages of trained runs load their models in a background thread meanwhile; each of
+them is also served alone, at its own address in the same app (/run-vae?run=...: dlf.explore.trained.standalone).
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ def build_app(limits: Limits | None = None, runs: str | os.PathLike | None = Non
         restore = Restore(pages, drawn, tabs, built, catalogue)
         demo.load(restore, restore.inputs, restore.outputs, api_name=False, **widgets.QUIET)
     if catalogue is not None:
+        from dlf.explore.trained import standalone
+
+        standalone.add_pages(demo, limits, catalogue)
         models.preload([i for i in catalogue.infos if not i.reason])
     return demo
 
@@ -89,7 +93,34 @@ def first_draw(tab: str, refresh: tuple, drawn: gr.State) -> tuple:
     return once_args, [drawn, *inputs], outputs
 
 
-def _merge(before: Any, after: Any) -> Any:
+def fill(spec: dict, values: dict, data: dict) -> dict:
+    """A page's widgets set to a link's checked values, and the page drawn with them: {widget: update}.
+
+    `data` holds the widgets' values in the browser; a run (a field with "choices") is kept only when it is one of
+    the page's runs now, else the one shown stays (or the first run, when none is)."""
+    updates, given = {}, {}
+    for f, comp in zip(spec["fields"], spec["comps"]):
+        view = spec.get("choices", {}).get(f.name)
+        if view is not None:
+            labels = view.labels()
+            value = values.get(f.name) if values.get(f.name) in labels else data[comp]
+            given[comp] = value if value in labels else (labels[0] if labels else None)
+            updates[comp] = gr.update(choices=labels, value=given[comp])
+        elif f.name in values:
+            given[comp] = values[f.name]
+            updates[comp] = gr.update(value=values[f.name])
+    if spec.get("refresh"):
+        fn, inputs, outputs = spec["refresh"]
+        if isinstance(inputs, set):
+            result = fn({c: given.get(c, data[c]) for c in inputs})
+        else:
+            result = fn(*(given.get(c, data[c]) for c in inputs))
+        for comp, r in zip(outputs, result if len(outputs) > 1 else (result,)):
+            updates[comp] = merge(updates.get(comp), r)
+    return updates
+
+
+def merge(before: Any, after: Any) -> Any:
     """Two updates of one widget as one: a restored value and a page's first draw (which may only show it)."""
     if isinstance(before, dict) and isinstance(after, dict):
         return {**before, **after}
@@ -125,24 +156,7 @@ class Restore:
                 updates[self.kind_tabs[tab]] = gr.update(visible=True)
         elif linked:
             updates[self.tabs] = gr.Tabs(selected=tab)
-        given = {}
-        for f, comp in zip(spec["fields"], spec["comps"]):
-            view = spec.get("choices", {}).get(f.name)
-            if view is not None:  # a run: kept only if it is one of this page's runs now
-                labels = view.labels()
-                value = values.get(f.name) if values.get(f.name) in labels else data[comp]
-                given[comp] = value if value in labels else (labels[0] if labels else None)
-                updates[comp] = gr.update(choices=labels, value=given[comp])
-            elif f.name in values:
-                given[comp] = values[f.name]
-                updates[comp] = gr.update(value=values[f.name])
         if spec.get("refresh"):
             data[self.drawn].add(tab)
-            fn, inputs, outputs = spec["refresh"]
-            if isinstance(inputs, set):
-                result = fn({c: given.get(c, data[c]) for c in inputs})
-            else:
-                result = fn(*(given.get(c, data[c]) for c in inputs))
-            for comp, r in zip(outputs, result if len(outputs) > 1 else (result,)):
-                updates[comp] = _merge(updates.get(comp), r)
+        updates.update(fill(spec, values, data))
         return [updates.get(c, gr.skip()) for c in self.outputs]

@@ -18,7 +18,17 @@ from dlf.explore import widgets
 from dlf.explore.session import Limits
 from dlf.explore.share import Field
 from dlf.explore.trained import canvas, models
-from dlf.explore.trained.pages import SEED, choices, follows, guarded, pick, run_choice, run_field, summary_line
+from dlf.explore.trained.pages import (
+    SEED,
+    choices,
+    follows,
+    guarded,
+    link_row,
+    pick,
+    run_choice,
+    run_field,
+    summary_line,
+)
 from dlf.explore.trained.scan import Runs
 
 SLIDERS = 8
@@ -80,12 +90,17 @@ def vae_page(runs: Runs) -> dict:
             pic = gr.update(visible=False)
         return (*shown, pic, f"{summary_line(info)}; latent dimensions: {model.latent}")
 
-    def click(label, evt: gr.SelectData):
-        x, y = evt.index  # pixels of the manifold image, (0, 0) top left
-        model = models.load(pick(runs, label))
-        grid, span = models.vae_manifold(model)
-        h, w = grid.shape
-        return span * (2 * x / w - 1), span * (1 - 2 * y / h)
+    def click(data: dict, evt: gr.SelectData) -> dict:  # the point clicked sets z1 and z2 and draws the digit
+        try:
+            x, y = evt.index  # pixels of the manifold image, (0, 0) top left
+            grid, span = models.vae_manifold(models.load(pick(runs, data[run])))
+            h, w = grid.shape
+            z = [float(np.clip(v, -3, 3)) for v in (span * (2 * x / w - 1), span * (1 - 2 * y / h))]
+            z += [data[c] for c in zs[2:]]
+            digit, _ = decode(data[run], *z)
+            return {zs[0]: z[0], zs[1]: z[1], image: digit, status: ""}
+        except DlfError as exc:
+            return {status: f"**Cannot do that:** {exc}"}
 
     def interpolate(label, ia, ib):
         model = models.load(pick(runs, label))
@@ -97,14 +112,15 @@ def vae_page(runs: Runs) -> dict:
         return (*chosen[:-1], decode(label, *z)[0], chosen[-1])
 
     for z in zs:
-        z.change(guarded(decode, 2), [run, *zs], [image, status], api_name=False, **widgets.LIVE)
-    run.change(guarded(choose, SLIDERS + 2), [run], [*zs, manifold, status], api_name=False, **widgets.QUIET)
-    manifold.select(click, [run], zs[:2], api_name=False, **widgets.QUIET)
+        z.input(guarded(decode, 2), [run, *zs], [image, status], api_name=False, **widgets.LIVE)
+    drawn = [*zs, manifold, image, status]
+    run.input(guarded(show, SLIDERS + 3), [run, *zs], drawn, api_name=False, **widgets.QUIET)
+    manifold.select(click, {run, *zs}, [*zs[:2], image, status], api_name=False, **widgets.QUIET)
     go.click(guarded(interpolate, 2), [run, a, b], [strip, status], api_name=False, **widgets.QUIET)
     comps = [run, *zs, a, b]
-    widgets.link_row("run-vae", VAE_FIELDS, comps)
-    return {"fields": VAE_FIELDS, "comps": comps, "choices": {"run": runs},
-            "refresh": (guarded(show, SLIDERS + 3), [run, *zs], [*zs, manifold, image, status]),
+    link_row("run-vae", VAE_FIELDS, comps)
+    return {"fields": VAE_FIELDS, "comps": comps, "choices": {"run": runs}, "status": status,
+            "refresh": (guarded(show, SLIDERS + 3), [run, *zs], drawn),
             "rescan": follows(run, runs)}
 
 
@@ -142,7 +158,7 @@ def images_page(runs: Runs, limits: Limits) -> dict:
 
     go.click(guarded(sample, 2), [run, seed, n], [grid, status], api_name=False, **widgets.QUIET)
     comps = [run, seed, n, crun, digit, cseed]
-    widgets.link_row("run-images", IMAGES_FIELDS, comps)
+    link_row("run-images", IMAGES_FIELDS, comps)
 
     def rescanned(label, clabel):
         return (choices(runs.labels(), label), choices(pixelcnns.labels(), clabel),
@@ -155,7 +171,7 @@ def images_page(runs: Runs, limits: Limits) -> dict:
         return gr.update(), f"{summary_line(info)}: press Sample to draw (pixel by pixel, it takes a few seconds)"
 
     return {"fields": IMAGES_FIELDS, "comps": comps, "refresh": (guarded(first, 2), [run, seed, n], [grid, status]),
-            "choices": {"run": runs, "crun": pixelcnns},
+            "choices": {"run": runs, "crun": pixelcnns}, "status": status,
             "rescan": [([run, crun], [run, crun, completion], rescanned)]}
 
 
@@ -243,8 +259,8 @@ def rl_page(runs: Runs) -> dict:
             page = _embed(gif, "image/gif", "rl-gif")
         return page, f"new episode (seed {int(seed_ or 0)}): return {total:g}"
 
-    run.change(guarded(show, 3), [run], [replay, curves, status], api_name=False, **widgets.QUIET)
+    run.input(guarded(show, 3), [run], [replay, curves, status], api_name=False, **widgets.QUIET)
     go.click(guarded(play, 2), [run, seed], [replay, status], api_name=False, **widgets.QUIET)
-    widgets.link_row("run-rl", RL_FIELDS, [run, seed])
+    link_row("run-rl", RL_FIELDS, [run, seed])
     return {"fields": RL_FIELDS, "comps": [run, seed], "refresh": (guarded(show, 3), [run], [replay, curves, status]),
-            "choices": {"run": runs}, "rescan": follows(run, runs)}
+            "choices": {"run": runs}, "status": status, "rescan": follows(run, runs)}

@@ -4,7 +4,10 @@
                                       # Char-RNN, Word vectors, VAE, GAN & PixelCNN, RL (shown for the kinds found)
     built.pages["run-vae"]            # {"fields", "comps", "refresh", "choices"}: what a link restores
 
-A page is drawn when its tab is first opened (or by the link that opens it), not when the app loads. Opening
+A page is drawn when its tab is first opened (or by the link that opens it), not when the app loads. Each page is
+also served alone at its own address (/run-vae?run=...: dlf.explore.trained.standalone), and "Link to these
+settings" gives that address. A page redraws on the user's own input (`.input`, not `.change`), so the values a link
+restores do not fire a second draw after the one the load request made. Opening
 "Trained runs" or "All runs", or pressing Rescan, looks at the runs folder again (dlf.explore.trained.scan.Catalogue:
 only changed folders are inspected again), so runs written while the explorer runs appear without a restart; their
 models are loaded in the background. Every handler catches DlfError and shows its one line in the page's status,
@@ -19,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 import gradio as gr
 
@@ -31,7 +35,8 @@ from dlf.explore.trained.scan import Catalogue, RunInfo, Runs
 
 TITLES = {"handwriting": "Handwriting", "text": "Char-RNN", "words": "Word vectors", "vae": "VAE",
           "images": "GAN & PixelCNN", "rl": "RL agent"}
-CSS = canvas.CSS + "\n.unit-text {font-family: monospace; white-space: pre-wrap; line-height: 1.5}"
+CSS = (canvas.CSS + "\n.unit-text {font-family: monospace; white-space: pre-wrap; line-height: 1.5}"
+       "\n.nav-holder {display: none}")  # gradio's bar of pages: each page alone links back itself
 
 
 def runs_table(root: Path | None, infos: list[RunInfo]) -> str:
@@ -97,6 +102,30 @@ def choices(labels: list[str], value: str | None):
     return gr.update(choices=labels, value=value if value in labels else (labels[0] if labels else None))
 
 
+def page_link(page_url: str, tab: str, fields: tuple[Field, ...], values: dict) -> str:
+    """The address of run page `tab` alone with `values` (e.g. http://127.0.0.1:7860/run-vae?run=...&z1=1.5),
+    from the address of the page the user is on (the whole app, or that page alone)."""
+    base = page_url.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    if base.rsplit("/", 1)[-1] == tab:
+        base = base.rsplit("/", 1)[0]
+    query = urlencode([(f.name, f.format(values[f.name])) for f in fields if f.name in values], safe=",*()^")
+    return f"{base}/{tab}?{query}"
+
+
+def link_row(tab: str, fields: tuple[Field, ...], comps: list) -> None:
+    """"Link to these settings" on a run page: a read-only box gets the link to the page alone (page_link)."""
+    with gr.Row():
+        button = gr.Button("Link to these settings", size="sm", scale=0, elem_id=f"{tab}-link-button")
+        box = gr.Textbox(show_label=False, interactive=False, buttons=["copy"], elem_id=f"{tab}-link",
+                         placeholder="press the button, then copy the link")
+
+    def make_link(data: dict, request: gr.Request) -> str:
+        page_url = request.headers.get("referer") or f"http://{request.headers.get('host', '127.0.0.1')}/"
+        return page_link(page_url, tab, fields, widgets.read(fields, comps, data))
+
+    button.click(make_link, set(comps), box, api_name=f"{tab}_link", **widgets.QUIET)
+
+
 def follows(run: gr.Dropdown, runs: Runs) -> list[tuple]:
     """A page spec's "rescan": its run dropdown follows the runs found at each rescan."""
     return [([run], [run], lambda v: choices(runs.labels(), v))]
@@ -148,7 +177,7 @@ def handwriting(runs: Runs) -> dict:
     listed = gr.Markdown(classifier_list(runs), elem_id="hw-runs")
     gr.HTML(value="", html_template=canvas.TEMPLATE, css_template=canvas.CSS, js_on_load=canvas.JS,
             server_functions=[classify], elem_id="hw")
-    return {"fields": (), "comps": [], "refresh": None, "choices": {},
+    return {"fields": (), "comps": [], "refresh": None, "choices": {}, "status": None,
             "rescan": [([], [listed], lambda: classifier_list(runs))]}
 
 
@@ -196,8 +225,8 @@ def text_page(runs: Runs, limits: Limits) -> dict:
     go.click(sample, [run, prime, temp, top_k, length, seed], [out, status], api_name=False, **widgets.QUIET)
     unit, text, units = unit_panel(runs, run)
     comps = [run, prime, temp, top_k, length, seed, unit, text]
-    widgets.link_row("run-text", TEXT_FIELDS, comps)
-    return {"fields": TEXT_FIELDS, "comps": comps, "refresh": units, "choices": {"run": runs},
+    link_row("run-text", TEXT_FIELDS, comps)
+    return {"fields": TEXT_FIELDS, "comps": comps, "refresh": units, "choices": {"run": runs}, "status": status,
             "rescan": follows(run, runs)}
 
 
@@ -237,7 +266,7 @@ def unit_panel(runs: Runs, run: gr.Dropdown) -> tuple:
             + listed
 
     show.click(guarded(colour, 2), [run, unit, text], [coloured, status], api_name=False, **widgets.QUIET)
-    run.change(units, [run], [found], api_name=False, **widgets.QUIET)
+    run.input(units, [run], [found], api_name=False, **widgets.QUIET)
     return unit, text, (units, [run], [found])
 
 
@@ -282,10 +311,10 @@ def words_page(runs: Runs) -> dict:
     fn, inputs, outputs = guarded(draw, 4), [run, word, abc, words], [nb, an, fig, status]
     for box in (word, abc, words):
         box.submit(fn, inputs, outputs, api_name=False, **widgets.QUIET)
-    run.change(fn, inputs, outputs, api_name=False, **widgets.QUIET)
-    widgets.link_row("run-words", fields, inputs)
+    run.input(fn, inputs, outputs, api_name=False, **widgets.QUIET)
+    link_row("run-words", fields, inputs)
     return {"fields": fields, "comps": inputs, "refresh": (fn, inputs, outputs), "choices": {"run": runs},
-            "rescan": follows(run, runs)}
+            "status": status, "rescan": follows(run, runs)}
 
 
 # the tabs --------------------------------------------------------------------------------------------------------
@@ -319,7 +348,7 @@ def tabs(limits: Limits, catalogue: Catalogue) -> Built:
         for kind, title in TITLES.items():
             views = catalogue.view(kind)
             with gr.Tab(title, id=f"run-{kind}", elem_id=f"tab-run-{kind}", visible=bool(views.now())) as tab:
-                built.pages[f"run-{kind}"] = _page(kind, views, limits)
+                built.pages[f"run-{kind}"] = kind_page(kind, views, limits)
             built.selects.append((f"run-{kind}", tab))
             shown[tab] = views
     _rescan_events(catalogue, built, shown, (outer, first, rescan_b))
@@ -351,7 +380,7 @@ def _rescan_events(catalogue: Catalogue, built: Built, shown: dict, triggers: tu
         trigger(rescan, inputs, outputs, api_name=False, **widgets.QUIET)
 
 
-def _page(kind: str, runs: Runs, limits: Limits) -> dict:
+def kind_page(kind: str, runs: Runs, limits: Limits) -> dict:
     """Lay out the page of one kind; return its spec (fields, comps, refresh, choices, rescan)."""
     from dlf.explore.trained import generative
 
