@@ -6,16 +6,20 @@
     .venv/bin/python benchmarks/bench_explore_load.py --sessions 5 --seconds 5 --width 64
 
 It starts `python -m dlf explore` on 127.0.0.1 at a free port in a child process and opens sessions that speak
-the browser's protocol (dlf.explore.loadclient: gradio's queue, each session its own hash, like a browser tab).
+the browser's protocol (dlf.explore.loadclient: gradio's queue, each session its own hash, like a browser tab;
+and the explorer's own routes, dlf.explore.stream, as the pages' scripts use them).
 
 - train: first one session alone presses Train on the Universality page for T seconds (the baseline), then all N
-  press Train at once and count the figure updates they receive during T seconds, then press Stop. It reports
+  press Train at once and count the figure updates they receive during T seconds, then press Stop. As the page
+  does, a session follows its press's stream (Server-Sent Events) and reads gradio's last answer. It reports
   the updates per second each session saw (a whole figure, or a patch that the page draws: what the browser
   gets), the training steps each made (from its last update) against the session alone (a fair share is 1/N
   of it), and the server's CPU per figure update: the web process's, and the training workers' (which train
   whenever they are not drawing, so theirs is mostly training).
-- drag: each session moves the Neuron page's w1 slider as a drag does (an event, its answer, the next value
-  50 ms after the last was sent) for T seconds, and it reports the round trips (median, 90th percentile, max).
+- drag: each session loads the page (gradio's load event draws the Neuron page, whose figure carries the
+  session's token), then moves the Neuron page's w1 slider as the page's script does: a request to the page's
+  route with the token, its answer, the next value 50 ms after the last was sent, on one kept-alive connection,
+  for T seconds; it reports the round trips (median, 90th percentile, max).
 - gallery: the same drag on a trained run's page: the VAE's z1 slider (the decoder runs at every move), served
   with `dlf explore --runs DIR`; DIR must hold a vae run (e.g. the folder of `dlf tour --part 2`).
 
@@ -38,11 +42,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from dlf.explore.loadclient import App, ServerGone, stop, wait_ready
+from dlf.explore.loadclient import STREAM, TOKEN, App, ServerGone, stop, wait_ready
 from dlf.explore.loadclient import Session as Tab
 
 MAX_SESSIONS, MAX_SECONDS = 64, 120  # hard bounds on what this script will do
-STEP = re.compile(rb'(?:data-step=|\\"step\\":)\\"(\d+)')  # data-step="12" or "step":"12", JSON-escaped
+STEP = re.compile(rb'(?:data-step=|\\?"step\\?":)\\?"(\d+)')  # data-step="12" or "step":"12", JSON-escaped or not
 
 
 @dataclass
@@ -97,7 +101,12 @@ def open_page(tab: Tab, args: argparse.Namespace) -> None:
 
 
 def train_session(s: Session, app: App, args: argparse.Namespace, start: threading.Barrier) -> None:
-    """Press Train, count the frames received for args.seconds, press Stop, read the steps of the last frame."""
+    """Press Train, count the frames received for args.seconds, press Stop, read the steps of the last frame.
+
+    As the page does: the first answer names the press's stream (dlf.explore.stream), which it follows until
+    the server ends it; gradio's last answer is the figure where training stopped. (A server that does not
+    stream sends every frame through gradio: those are counted the same way.)
+    """
     tab = Tab(app)
     try:
         open_page(tab, args)
@@ -105,7 +114,21 @@ def train_session(s: Session, app: App, args: argparse.Namespace, start: threadi
         t0 = time.perf_counter()
         stop_at, stopped = t0 + args.seconds, False
         last = b""
-        for kind, line in tab.events("universality-train", "click", {"universality-width": args.width}):
+        answers = tab.events("universality-train", "click", {"universality-width": args.width})
+
+        def frames():
+            for kind, line in answers:
+                path = STREAM.search(line[:400]) if kind == "frame" else None
+                if path is None:
+                    yield kind, line
+                    continue
+                for event, data in tab.stream(path.group(0).decode()):
+                    if event in ("message", "error"):
+                        yield ("frame" if event == "message" else "error"), data
+                        if event == "error":
+                            return
+
+        for kind, line in frames():
             now = time.perf_counter()
             if kind == "frame":
                 s.updates += now <= stop_at
@@ -135,23 +158,35 @@ def train_session(s: Session, app: App, args: argparse.Namespace, start: threadi
 
 
 def drag_session(s: Session, app: App, args: argparse.Namespace, start: threading.Barrier) -> None:
-    """Move the Neuron page's w1 slider as a drag does: one event at a time, 50 ms apart, for args.seconds."""
+    """Move a slider as a drag does: one event at a time, 50 ms apart, for args.seconds.
+
+    The Neuron page's w1 slider (mode drag) asks the page's own route (dlf.explore.stream) with the token that
+    the page's first draw gave the session, as the page's script does; a trained VAE's z1 slider (mode
+    gallery) fires its gradio event."""
     tab = Tab(app)
     try:
-        open_page(tab, args)
+        token = None
+        if args.mode == "gallery":
+            open_page(tab, args)
+        else:  # the page load draws the Neuron page, which carries the session's token
+            found = TOKEN.search(tab.load())
+            token = found.group(1).decode() if found else None
+            if token is None:
+                raise RuntimeError("the page load gave no token for the Neuron page's drags")
         start.wait(timeout=120)
         end, k = time.perf_counter() + args.seconds, 0
         while time.perf_counter() < end:
             sent = time.perf_counter()
             value = round(-4.0 + (k * 0.1 + s.index * 0.37) % 8.0, 1)
-            elem, trigger = ("vae-z1", "change") if args.mode == "gallery" else ("neuron-w1", "input")
-            value = round(value * 0.75, 2) if args.mode == "gallery" else value  # z1 lies in [-3, 3]
-            if app.event(elem, trigger)[2]:  # queued: the answer comes on the event stream
-                for kind, line in tab.events(elem, trigger, {elem: value}):
+            if token is not None:
+                status, body = tab.get(f"/dlf/neuron/{token}?w1={value}&w2=-0.5&b=0.5&activation=sigmoid&x1=1&x2=1")
+                if status != 200 or b'"svg":"<svg' not in body[:40]:
+                    s.errors.append(f"an answer without its figure ({status}): {body[:100]!r}")
+            else:
+                elem, value = "vae-z1", round(value * 0.75, 2)  # z1 lies in [-3, 3]
+                for kind, line in tab.events(elem, "change", {elem: value}):
                     if kind == "error":
                         s.errors.append(f"event failed: {line[:150]!r}")
-            elif "data-plot" not in str(tab.call(elem, trigger, {elem: value}).get("data", "")):
-                s.errors.append("an answer without its figure")
             s.trips.append(time.perf_counter() - sent)
             s.updates, k = s.updates + 1, k + 1
             time.sleep(max(0.0, sent + 0.05 - time.perf_counter()))
@@ -189,8 +224,9 @@ def run_sessions(n: int, app: App, args: argparse.Namespace, pid: int
 
 def figure_cost(repeats: int = 100) -> dict[str, float]:
     """CPU milliseconds (this thread's, so other processes' load does not count) to make one update, in-process:
-    a Universality training frame as a patch and as the whole figure (width 16, after 600 steps), and a Neuron
-    redraw. One torch thread, as the server and its workers compute."""
+    a Universality training frame as a patch and as the whole figure (width 16, after 600 steps), a Neuron
+    redraw (the whole figure, as a link or a first draw makes it) and a Neuron drag's answer (the compact data
+    that the page paints). One torch thread, as the server and its workers compute."""
     import math
 
     import torch
@@ -207,7 +243,8 @@ def figure_cost(repeats: int = 100) -> dict[str, float]:
     settings = {f.name: f.default for f in neuron.FIELDS}
     jobs = {"universality patch": lambda: unifig.live_frame(state, "training", sent),
             "universality whole figure": lambda: unifig.render(state, "training"),
-            "neuron redraw": lambda: neuron.render(settings)}
+            "neuron redraw": lambda: neuron.render(settings),
+            "neuron drag answer": lambda: neuron.compact({k: str(v) for k, v in settings.items()}, "token")}
     out = {}
     for name, job in jobs.items():
         job()

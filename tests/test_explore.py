@@ -481,3 +481,145 @@ def test_worker_processes_share_training_fairly_and_hand_the_network_back():
             else:
                 assert json.loads(fig)["layout"] == shown
     assert min(steps) > 0.4 * max(steps)  # one worker, two jobs: about half each
+
+
+# the routes beside gradio's: training streams and drags (dlf.explore.stream) ----------------------------------
+def test_a_training_stream_keeps_the_newest_patch_after_the_newest_whole_figure_and_says_when_it_ends():
+    import asyncio
+
+    from dlf.explore import stream
+
+    channel = stream.Channel("a-session")
+    channel.put("<svg>1</svg>")
+    channel.put('{"p":1}', "step **1**")
+    channel.put('{"p":2}')  # the reader was slow: the patch before it is useless now
+    assert channel.frames == ["<svg>1</svg>", '{"p":2}'] and channel.note == "step **1**"
+    channel.put("<svg>2\nlines</svg>")  # a whole figure: every frame before it is stale
+    channel.put('{"p":3}')
+    channel.close()
+
+    async def read() -> list[str]:
+        return [m async for m in channel.messages()]
+
+    assert asyncio.run(read()) == ["retry: 1000\n\n", "data: <svg>2\ndata: lines</svg>\n\n", 'data: {"p":3}\n\n',
+                                   "event: note\ndata: step **1**\n\n", "event: end\ndata: end\n\n"]
+    assert not channel.reading and not channel.abandoned()  # gone just now; abandoned only after ABANDONED_S
+    channel.left -= stream.ABANDONED_S + 1
+    assert channel.abandoned()
+
+
+def test_the_routes_refuse_unknown_tokens_a_second_reader_too_many_streams_and_overlapping_drags(monkeypatch):
+    pytest.importorskip("gradio", reason="the explorer needs gradio: pip install 'dlf[explore]'")
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from dlf.explore import stream
+
+    for name in ("STREAMS", "SESSIONS", "_ATTACHED"):  # module state, restored after the test
+        monkeypatch.setattr(stream, name, getattr(stream, name))
+    app = Starlette()
+    stream.attach(app, Limits(max_training=2, max_sessions=2))
+    client = TestClient(app)
+    assert client.get("/dlf/stream/not-a-token").status_code == 404
+    token, channel = stream.STREAMS.open("session-1")
+    stream.STREAMS.open("session-2")
+    with pytest.raises(stream.Full, match="2 sessions are training already"):
+        stream.STREAMS.open("session-3")
+    channel.put("<svg>x</svg>", "training")
+    channel.close()
+    answer = client.get(f"/dlf/stream/{token}")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/event-stream")
+    assert "data: <svg>x</svg>" in answer.text and answer.text.endswith("event: end\ndata: end\n\n")
+    channel.reading = True  # a reader holds it: a second one is refused
+    assert client.get(f"/dlf/stream/{token}").status_code == 404
+
+    assert client.get("/dlf/neuron/not-a-token?w1=1").status_code == 404  # no gradio session handed it out
+    mine = stream.SESSIONS.token("session-1")
+    assert stream.SESSIONS.token("session-1") == mine  # one token per session
+    answer = client.get(f"/dlf/neuron/{mine}?w1=99&activation=eval(1)&x2=nan")
+    assert answer.status_code == 200
+    fig = answer.json()["svg"]
+    assert 'data-w1="5.0"' in fig and 'data-activation="sigmoid"' in fig  # clamped, or the default: as a link
+    assert f'data-token="{mine}"' in fig  # the figure shown carries the token for the next drag
+    with stream.SESSIONS.lock_of(mine):  # a drag of this session is being answered
+        assert client.get(f"/dlf/neuron/{mine}?w1=1").status_code == 429
+    stream.SESSIONS.token("session-2")
+    stream.SESSIONS.token("session-3")  # more sessions than max_sessions: the oldest token goes
+    assert client.get(f"/dlf/neuron/{mine}?w1=1").status_code == 404
+
+
+def test_a_drag_answer_paints_the_same_figure_as_the_whole_one():
+    """What neuron.DRAG_JS does in the page, in numpy: the pixels from the colour indices, where the neuron fires
+    and the colour table; the figure around them is the one `render` draws."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    v = {f.name: f.default for f in neuron_page.FIELDS} | {"w1": -2.3, "b": 0.7, "activation": "tanh"}
+    answer = json.loads(neuron_page.compact({k: str(x) for k, x in v.items()}, "tok"))
+    dec = lambda s: np.frombuffer(base64.b64decode(s), dtype=np.uint8)  # noqa: E731
+    n = answer["size"]
+    on = np.unpackbits(dec(answer["fires"]))[: n * n].astype(bool)
+    rgb = dec(answer["lut"]).reshape(-1, 3)[dec(answer["index"])].astype(np.float64)
+    rgb[~on] = np.floor(0.45 * rgb[~on] + 140.25 + 0.5)  # Math.round
+    whole, text = neuron_page.render(v, token="tok")
+    uri = re.search(r'<image href="(data:image/bmp;base64,[^"]+)"', whole)[1]
+    drawn = np.array(Image.open(io.BytesIO(base64.b64decode(uri.split(",")[1]))))
+    assert np.abs(rgb.reshape(n, n, 3) - drawn).max() <= 1  # numpy rounds halves to even, JavaScript up
+    assert answer["svg"] == whole.replace(uri, "") and answer["formula"] == text
+
+
+def test_a_worker_draws_each_job_about_every_frame_and_trains_each_its_share(monkeypatch):
+    """Ten jobs on one worker, on a clock of our own: frames come about every frame_s, never a round late, and
+    each job trains for its tenth of the worker, less what its frames cost."""
+    from dlf.explore import workers
+
+    clock = [0.0]
+    monkeypatch.setattr(workers.time, "perf_counter", lambda: clock[0])
+
+    class Job:
+        def __init__(self):
+            self.trained, self.frames = 0.0, []
+
+        def advance(self, deadline: float) -> str:
+            self.trained += deadline - clock[0]
+            clock[0] = deadline
+            return ""
+
+        def draw(self, note: str) -> str:
+            clock[0] += 0.0007  # what a patch costs
+            self.frames.append(clock[0])
+            return note
+
+    class Sink:
+        def put(self, msg):
+            pass
+
+    slice_s, frame_s = 0.002, 0.075
+    jobs = {k: {"job": Job(), "stop": "", "drawn": 0.0, "trained": 0.0, "draw_s": 0.0, "turn": 0.0, "round": 0.0}
+            for k in range(10)}
+    while clock[0] < 10.0:
+        for key in list(jobs):
+            workers._turn(key, jobs, Sink(), slice_s, frame_s)
+    for entry in jobs.values():
+        job = entry["job"]
+        gaps = np.diff(job.frames[5:])  # once the round's length is known
+        assert frame_s - 0.02 < gaps.mean() < frame_s + 0.005 and gaps.max() < frame_s + 0.015
+        drawing = 10 * len(job.frames) * 0.0007 / clock[0]  # the worker's time spent on frames, about 9%
+        assert job.trained / clock[0] > 0.98 * (1 - drawing) / 10  # a tenth of the rest each
+
+
+def test_the_neurons_boundary_is_the_line_a_contour_of_its_grid_traces():
+    import contourpy
+
+    xs = np.linspace(-neuron_page.EXTENT, neuron_page.EXTENT, 80)
+    g1, g2 = np.meshgrid(xs, xs[::-1])
+    for w1, w2, b in ((1, -0.5, 0.5), (0, 1, 0.3), (2, 0, -5), (1, 1, 7), (-3, 0.2, 1), (0, 0, 1)):
+        traced = contourpy.contour_generator(xs, xs[::-1], w1 * g1 + w2 * g2 + b).lines(0.0)
+        ends = neuron_page.boundary(w1, w2, b)
+        if not traced:
+            assert ends is None
+        else:
+            assert len(traced) == 1 and {tuple(p) for p in ends.round(6)} == {tuple(p) for p in
+                                                                               traced[0][[0, -1]].round(6)}

@@ -21,7 +21,7 @@ if not Path(CHROMIUM).exists():
     pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM}: apt-get install chromium",
                 allow_module_level=True)
 
-from dlf.explore.loadclient import App, Session  # noqa: E402
+from dlf.explore.loadclient import STREAM, App, Session  # noqa: E402
 from dlf.explore.server import free_port  # noqa: E402
 from tests.helpers import start_explorer  # noqa: E402
 
@@ -347,9 +347,14 @@ def test_a_session_keeps_its_fair_share_of_training_beside_others(open_page, ser
     alone = steps_in(page, 2.0)
     stop = threading.Event()
 
-    def other() -> None:
+    def other() -> None:  # as a page does: follow the press's stream, then read gradio's last answer
         tab, stopped = Session(App(server)), False
-        for kind, _ in tab.events("universality-train", "click", {"universality-width": 16}):
+        for kind, line in tab.events("universality-train", "click", {"universality-width": 16}):
+            path = STREAM.search(line[:400]) if kind == "frame" else None
+            for _ in tab.stream(path.group(0).decode()) if path else ():
+                if stop.is_set() and not stopped:
+                    tab.fire("universality-stop", "click")
+                    stopped = True
             if stop.is_set() and not stopped:
                 tab.fire("universality-stop", "click")
                 stopped = True
@@ -411,3 +416,39 @@ def test_two_tabs_train_independently(open_page):
     assert "abs(x)" in b.locator("#universality-fig").text_content()
     assert "sin(x)" in a.locator("#universality-fig").text_content()
     press(b, "#universality-stop")
+
+
+# the routes beside gradio's (dlf.explore.stream) --------------------------------------------------------------
+def test_training_frames_come_by_the_presss_own_stream_which_no_one_else_can_read(open_page):
+    page = open_page("tab=universality&width=8")
+    wait_data(page, "universality", "width", "v == '8'")
+    streams = []
+    page.on("request", lambda r: streams.append(r.url) if "/dlf/stream/" in r.url else None)
+    page.click("#universality-train")
+    wait_data(page, "universality", "step", "+v > 200")
+    page.wait_for_function("() => document.querySelector('#universality-plot .dlf-live-note').textContent"
+                           ".includes('updates/s')")  # the status line of the stream, under the figure
+    assert len(streams) == 1
+    again = page.evaluate(f"async () => (await fetch('{streams[0]}')).status")  # read already, by the page
+    press(page, "#universality-stop")
+    page.wait_for_function("() => document.querySelector('#universality-status').innerText.includes('stopped')")
+    assert page.locator("#universality-plot .dlf-live-note").text_content() == ""
+    gone = page.evaluate(f"async () => (await fetch('{streams[0]}')).status")  # the press has ended
+    assert again == 404 and gone == 404
+
+
+def test_a_neuron_drag_asks_the_pages_own_route_and_paints_the_image_in_the_page(open_page):
+    page = open_page("tab=neuron")
+    wait_data(page, "neuron", "token", "v.length > 10")  # the page load's draw gives the session its token
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if "/dlf/neuron/" in r.url else None)
+    token = data(page, "neuron", "token")
+    for w1 in (2.0, -1.5, 3.2):
+        slide(page, "neuron-w1", w1)
+    wait_data(page, "neuron", "w1", "parseFloat(v) == 3.2")
+    assert asked and all(f"/dlf/neuron/{token}?" in url for url in asked)
+    assert page.locator("#neuron-fig image.surface").get_attribute("href").startswith("data:image/png;base64,")
+    assert "sigmoid(3.2·x1 - 0.5·x2 + 0.5)" in page.locator("#neuron-formula").inner_text()
+    assert data(page, "neuron", "token") == token
+    refused = page.evaluate("async () => (await fetch('/dlf/neuron/made-up?w1=1')).status")
+    assert refused == 404

@@ -17,12 +17,18 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import subprocess
 import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit
+
+STREAM = re.compile(rb"/dlf/stream/[A-Za-z0-9_-]+")
+"""The path of a training stream, in the first answer to a press of Train (dlf.explore.stream)."""
+TOKEN = re.compile(rb'data-token=\\?"([A-Za-z0-9_-]+)')
+"""The session's token for the Neuron page's drags, in its figure (dlf.explore.neuron), escaped or not."""
 
 
 class App:
@@ -44,6 +50,13 @@ class App:
                 return dep.get("id", index), dep["inputs"], dep.get("queue") is not False
         raise KeyError(f"no {trigger} event on #{elem_id}")
 
+    def load_event(self) -> tuple[int, list[int]]:
+        """(fn_index, input ids) of the event a page load fires (the app's restore: it draws the first page)."""
+        for index, dep in enumerate(self.deps):
+            if any(list(t)[1] == "load" for t in dep["targets"]):
+                return dep.get("id", index), dep["inputs"]
+        raise KeyError("no load event")
+
     def inputs(self, ids: list[int], values: dict[str, object]) -> list:
         """The input values: `values` by elem_id, None for a State, else the widget's default."""
         out = []
@@ -60,8 +73,58 @@ class Session:
 
     def __init__(self, app: App):
         self.app, self.hash = app, uuid.uuid4().hex[:12]
+        self._conn: http.client.HTTPConnection | None = None
         parts = urlsplit(app.url)
         self.host, self.port = parts.hostname, parts.port
+
+    def load(self) -> bytes:
+        """What a browser's page load does: fire the load event and return its answer (a raw message line)."""
+        fn, ids = self.app.load_event()
+        body = {"data": self.app.inputs(ids, {}), "fn_index": fn, "session_hash": self.hash, "event_data": None,
+                "trigger_id": None}
+        event = self._post("gradio_api/queue/join", body).get("event_id", "").encode()
+        for kind, line in self._read(event):
+            if kind != "frame":
+                return line
+        return b""
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        """GET a path of the server on this tab's kept-alive connection, as a browser's fetch does: (status, body)."""
+        if self._conn is None:
+            self._conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        try:
+            self._conn.request("GET", path)
+            r = self._conn.getresponse()
+        except (http.client.HTTPException, OSError):  # the server closed the kept-alive connection: once more
+            self._conn.close()
+            self._conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+            self._conn.request("GET", path)
+            r = self._conn.getresponse()
+        return r.status, r.read()
+
+    def stream(self, path: str) -> Iterator[tuple[str, bytes]]:
+        """Follow a Server-Sent Events stream (dlf.explore.stream) as the page's EventSource does: yield (event,
+        data) for each message ('message' for plain data) until the server ends it; ('error', body) on a refusal."""
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
+        try:
+            conn.request("GET", path, headers={"Accept": "text/event-stream"})
+            r = conn.getresponse()
+            if r.status != 200:
+                yield "error", r.read()
+                return
+            event, data = b"message", []
+            while line := r.readline():
+                line = line.rstrip(b"\r\n")
+                if not line:
+                    if data:
+                        yield event.decode(), b"\n".join(data)
+                    event, data = b"message", []
+                elif line.startswith(b"data:"):
+                    data.append(line[6:] if line[5:6] == b" " else line[5:])
+                elif line.startswith(b"event:"):
+                    event = line[6:].strip()
+        finally:
+            conn.close()
 
     def _post(self, path: str, body: dict) -> dict:
         req = urllib.request.Request(self.app.url + path, data=json.dumps(body).encode(),
@@ -93,10 +156,14 @@ class Session:
         A frame after the first is sent as a change to the one before (gradio's diff: [["replace", [], value]]),
         so read values such as data-step="..." from the raw line. A Universality training frame is mostly a
         patch that the page's script applies (dlf.explore.unifig): its step is in its "data" ("step":"...").
+        A press of Train on a server that streams answers first with {"stream": path} (`STREAM` finds it in
+        the line): follow that path with `stream`, as the page does; gradio's last frame comes when it ends.
         """
+        yield from self._read(self.fire(elem_id, trigger, values).encode())
+
+    def _read(self, event: bytes) -> Iterator[tuple[str, bytes]]:
         stream = http.client.HTTPConnection(self.host, self.port, timeout=120)
         try:
-            event = self.fire(elem_id, trigger, values).encode()
             stream.request("GET", f"/gradio_api/queue/data?session_hash={self.hash}")
             response = stream.getresponse()
             while line := response.readline():

@@ -22,7 +22,7 @@ def ints_b64(values) -> str:
     return base64.b64encode(a.tobytes()).decode("ascii")
 
 
-PATCH_JS = """
+PATCH_JS = r"""
 const box = element.querySelector('.dlf-live');
 const dec = (s) => { const b = atob(s), a = new Int16Array(b.length >> 1);
   for (let i = 0; i < a.length; i++) a[i] = b.charCodeAt(2 * i) | (b.charCodeAt(2 * i + 1) << 8);
@@ -49,19 +49,38 @@ function patch(p) {
   }
   for (const k in p.data) fig.setAttribute('data-' + k, p.data[k]);
 }
-function show(v) {
+const note = element.querySelector('.dlf-live-note');
+let source = null;  // the training stream followed (dlf.explore.stream), if any
+function unfollow() { if (source) { source.close(); source = null; } if (note) note.textContent = ''; }
+function follow(url) {
+  unfollow();
+  const s = source = new EventSource(url);
+  s.onmessage = (e) => { if (source === s) draw(e.data); };
+  s.addEventListener('note', (e) => { if (source === s && note) note.textContent = e.data.replace(/\*\*/g, ''); });
+  s.addEventListener('end', () => { if (source === s) { s.close(); source = null; } });
+  s.onerror = () => { if (source === s && s.readyState === EventSource.CLOSED) source = null; };
+}
+function draw(v) {
   if (typeof v === 'string' && v.startsWith('{')) patch(JSON.parse(v));
   else box.innerHTML = v || '';
+}
+function show(v) {  // a value from gradio: a figure, a patch, or a stream to follow
+  if (typeof v === 'string' && v.startsWith('{"stream"')) { follow(JSON.parse(v).stream); return; }
+  unfollow();  // the last figure of a press comes from gradio: frames still on their way are stale
+  draw(v);
 }
 show(props.value);
 watch('value', () => show(props.value));
 """
 """The browser's half of a live figure (a gr.HTML's js_on_load; see dlf.explore.widgets.live_plot).
 
-A value that is an SVG replaces the figure. A value that is a patch (JSON, from `patch`) updates the figure
-in place: each path's points, circles, texts and data-* attributes, and only when its "layout" is the one the
-shown figure carries in data-layout (axes, titles and legends stay as drawn). So during training the server
-sends the numbers that change, 16-bit integers in pixels, instead of building the whole SVG each frame.
+A value that is an SVG replaces the figure. A value {"stream": url} makes the page follow a training stream
+(dlf.explore.stream: Server-Sent Events whose data are such values, and "note" events, the status line shown
+under the figure) until it ends or gradio sends the next value. A value that is a patch (JSON, from `patch`)
+updates the figure in place: each path's points, circles, texts and data-* attributes, and only when its
+"layout" is the one the shown figure carries in data-layout (axes, titles and legends stay as drawn). So
+during training the server sends the numbers that change, 16-bit integers in pixels, instead of building the
+whole SVG each frame.
 """
 
 

@@ -62,6 +62,15 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def routes(app, limits: Limits) -> None:
+    """The one place where the explorer's own HTTP routes (beside gradio's) are attached to the running FastAPI
+    app; called once, right after the launch. Routes added here come after gradio's own, so use paths of their own
+    (under /dlf/)."""
+    from dlf.explore import stream
+
+    stream.attach(app, limits)  # training frames and slider drags, without gradio's per-event cost
+
+
 def serve(host: str = "127.0.0.1", port: int = 7860, open_browser: bool = False, *, limits: Limits | None = None,
           block: bool = True, quiet: bool = False, torch_threads: int | None = 1,
           runs: str | os.PathLike | None = None):
@@ -83,13 +92,22 @@ def serve(host: str = "127.0.0.1", port: int = 7860, open_browser: bool = False,
     warm_up()
     limits = limits or Limits()
     demo = build_app(limits, runs)
-    demo.queue(default_concurrency_limit=4, max_size=limits.max_queue)
+    demo.queue(default_concurrency_limit=4, max_size=limits.max_queue)  # one queue for every page of the app
+    middleware = []
+    if runs is not None:  # old links to a run page of the whole app go to that page alone
+        from starlette.middleware import Middleware
+
+        from dlf.explore.trained.standalone import RunLinks
+
+        middleware.append(Middleware(RunLinks))
     try:
         demo.launch(server_name=host, server_port=port, inbrowser=open_browser, prevent_thread_lock=True,
                     quiet=quiet, show_error=True, state_session_capacity=limits.max_sessions, footer_links=[],
-                    run_history=False, enable_monitoring=False, css=CSS + RUN_CSS, mcp_server=False)
+                    run_history=False, enable_monitoring=False, css=CSS + RUN_CSS, mcp_server=False,
+                    app_kwargs={"middleware": middleware})
     except OSError as exc:  # taken between the check and the launch
         raise DlfError(f"cannot serve on {host}:{port} ({str(exc).splitlines()[0]}); choose another --port") from None
+    routes(demo.app, limits)
     workers.start(limits.workers)  # training runs in these processes, shared fairly (dlf.explore.workers)
     if block:
         demo.block_thread()

@@ -307,12 +307,21 @@ def colormap(values: np.ndarray, name: str, lo: float, hi: float, alpha: float =
     Indexes the map's table as matplotlib does (floor(t * N), the top end to the last colour), without its
     per-call overhead: a redraw of the Neuron page during a drag takes a fraction of a millisecond here.
     """
-    lut = _lut(name)
-    t = np.clip((np.asarray(values, dtype=np.float64) - lo) / max(hi - lo, 1e-300), 0, 1)
-    idx = np.minimum((np.nan_to_num(t, nan=0.5) * len(lut)).astype(np.intp), len(lut) - 1)
-    rgba = lut[idx]
+    rgba = _lut(name)[colormap_index(values, name, lo, hi)]
     if alpha >= 1.0:
         rgba = rgba[..., :3]
     else:
         rgba[..., 3] = alpha
     return (rgba * 255).round().astype(np.uint8)
+
+
+def colormap_index(values: np.ndarray, name: str, lo: float, hi: float) -> np.ndarray:
+    """The row of the colour map's table (`colormap_table`) for each value, as `colormap` picks it."""
+    n = len(_lut(name))
+    t = np.clip((np.asarray(values, dtype=np.float64) - lo) / max(hi - lo, 1e-300), 0, 1)
+    return np.minimum((np.nan_to_num(t, nan=0.5) * n).astype(np.intp), n - 1)
+
+
+def colormap_table(name: str) -> np.ndarray:
+    """The colour map's table as (N, 3) uint8 RGB: colormap(v) == colormap_table(name)[colormap_index(v)]."""
+    return (_lut(name)[:, :3] * 255).round().astype(np.uint8)

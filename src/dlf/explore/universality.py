@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 
 from dlf.errors import DlfError
+from dlf.explore import stream
 from dlf.explore.livefit import INTERVAL, LiveFit, measure
 from dlf.explore.session import Budget, Limits, PageState, frames
 from dlf.explore.share import Field, page_words
@@ -133,8 +134,14 @@ def _refused(exc: Exception | str) -> tuple[None, str]:
     return KEEP, f"⚠ {page_words(str(exc))}"
 
 
-def train_frames(state: UState, v: dict, limits: Limits, problems: list[str] = (), pool=None) -> Iterator[tuple]:
-    """The frames of one press of Train: in this thread, or in a worker process of `pool` (dlf.explore.workers)."""
+def train_frames(state: UState, v: dict, limits: Limits, problems: list[str] = (), pool=None,
+                 session: str | None = None) -> Iterator[tuple]:
+    """The frames of one press of Train: in this thread, or in a worker process of `pool` (dlf.explore.workers).
+
+    With a pool, gradio session `session` and the stream routes served (dlf.explore.stream), the frames go by the
+    press's own stream: the first answer is the stream's link, which the page follows, and the last the figure
+    where training ended; the frames between them do not pass through gradio.
+    """
     if problems:
         yield _refused(problems[0])
         return
@@ -145,8 +152,11 @@ def train_frames(state: UState, v: dict, limits: Limits, problems: list[str] = (
     except DlfError as exc:
         yield _refused(exc)
         return
+    if pool is not None and session is not None and stream.attached():
+        yield from _streamed_frames(state, limits, pool, session)
+        return
     if pool is not None:
-        yield from _pool_frames(state, limits, pool)
+        yield from (frame for frame, _ in _pool_frames(state, limits, pool))
         return
 
     def train(deadline: float, steps_left: int) -> int:
@@ -159,7 +169,8 @@ def train_frames(state: UState, v: dict, limits: Limits, problems: list[str] = (
     yield from frames(state, limits, train, draw)
 
 
-def _pool_frames(state: UState, limits: Limits, pool) -> Iterator[tuple]:
+def _pool_frames(state: UState, limits: Limits, pool, abandoned=lambda: False) -> Iterator[tuple[tuple, bool]]:
+    """(frame, last) while a worker process trains the session's network; the last frame says why it ended."""
     job_no = state.begin()  # a job of this session still running stops, and hands its network back:
     state.idle.wait(5.0)
     with state.lock:
@@ -175,7 +186,8 @@ def _pool_frames(state: UState, limits: Limits, pool) -> Iterator[tuple]:
     said = -math.inf  # when the status line was last sent
     try:
         whole = lambda frame: frame[0].startswith("<")  # noqa: E731 - the patches after it need it in the page
-        for frame, done in pool.run(job, lambda: not state.running(job_no), poll, keep=whole):
+        stopped = lambda: not state.running(job_no) or abandoned()  # noqa: E731
+        for frame, done in pool.run(job, stopped, poll, keep=whole):
             if done is not None:
                 with state.lock:
                     if state.version == version:  # no Reset or Least-squares fit meanwhile
@@ -186,9 +198,29 @@ def _pool_frames(state: UState, limits: Limits, pool) -> Iterator[tuple]:
                 frame = (frame[0], KEEP)  # the figure, not the text: the page re-renders less while training
             else:
                 said = now
-            yield frame
+            yield frame, done is not None
     finally:
         state.idle.set()
+
+
+def _streamed_frames(state: UState, limits: Limits, pool, session: str) -> Iterator[tuple]:
+    """A press of Train whose frames go by its own stream (dlf.explore.stream); gradio gets the first and last."""
+    try:
+        token, channel = stream.STREAMS.open(session)
+    except stream.Full as exc:
+        yield _refused(exc)
+        return
+    try:
+        yield stream.link(token), "training: step, error and rate under the figure"
+        for (fig, status), last in _pool_frames(state, limits, pool, channel.abandoned):
+            if last:
+                channel.close()
+                yield fig, status
+            else:
+                channel.put(fig, None if status is KEEP else status)
+    finally:
+        channel.close()
+        stream.STREAMS.drop(token)
 
 
 def reset(state: UState, v: dict, limits: Limits, problems: list[str] = ()) -> tuple:
@@ -273,7 +305,7 @@ def build(limits: Limits) -> dict:
         return tuple(gr.update() if part is KEEP else part for part in frame)
 
     def on_train(data: dict):
-        for frame in train_frames(*args(data), pool=workers.current()):
+        for frame in train_frames(*args(data), pool=workers.current(), session=stream.session_hash()):
             yield shown(frame)
 
     def on_sweep(data: dict):

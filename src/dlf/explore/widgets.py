@@ -95,12 +95,18 @@ def plot(page: str, value: str = "") -> gr.HTML:
 
 def live_plot(page: str) -> gr.HTML:
     """A figure that a value replaces when it is an SVG and updates in place when it is a patch (patch.PATCH_JS)."""
-    return gr.HTML(elem_id=f"{page}-plot", html_template='<div class="dlf-live"></div>', js_on_load=patch.PATCH_JS)
+    return gr.HTML(elem_id=f"{page}-plot", js_on_load=patch.PATCH_JS,
+                   html_template='<div class="dlf-live"></div><p class="dlf-live-note"></p>')
 
 
 def redraw_page(page: str, fields: Sequence[Field], render, text_id: str, event: str = "change",
-                widths: tuple[int, int, int] = (1, 3, 240)) -> dict:
-    """A page of controls, one figure and one text that `render(values) -> (svg, text)` redraws at every change."""
+                widths: tuple[int, int, int] = (1, 3, 240), client: str | None = None) -> dict:
+    """A page of controls, one figure and one text that `render(values) -> (svg, text)` redraws at every change.
+
+    With `client` (JavaScript taking the controls' values in field order and returning [svg, text]), a change is
+    drawn by that script in the browser, which asks a route of the server's own (dlf.explore.stream) instead of
+    a gradio event; `render` still draws the page when it opens or a link restores it.
+    """
     left, right, min_width = widths
     first_svg, first_text = render({f.name: f.default for f in fields})  # shown at once, before any event answers
     with gr.Row():
@@ -115,5 +121,8 @@ def redraw_page(page: str, fields: Sequence[Field], render, text_id: str, event:
         return render(read(fields, comps, data))
 
     for c in comps:  # a redraw takes a few ms: answered at once, without the queue's event stream
-        getattr(c, event)(draw, set(comps), [fig, text], api_name=False, queue=False, **LIVE)
+        if client:
+            getattr(c, event)(None, list(comps), [fig, text], js=client, api_name=False, **QUIET)
+        else:
+            getattr(c, event)(draw, set(comps), [fig, text], api_name=False, queue=False, **LIVE)
     return {"fields": fields, "comps": comps, "refresh": (draw, set(comps), [fig, text])}

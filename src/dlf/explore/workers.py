@@ -3,10 +3,11 @@
 gradio serves every session from one Python process, which computes on about one core (the GIL), and its
 threads take turns by the clock, so a session training beside 19 others got almost no steps in. Here the
 training runs in `processes` worker processes (multiprocessing, one torch thread each); the web process only
-passes frames on. Each worker keeps its jobs in a round: every job in turn trains for one `slice_s` slice, and
-draws its figure when `frame_s` has passed since its last one and it has trained at least as long as a draw
-takes, so each of n jobs on a worker gets 1/n of it, at least half of that for training, whatever the others
-do. A new job goes to the worker with the fewest jobs.
+passes frames on. Each worker keeps its jobs in a round: every job in turn trains for one `slice_s` slice (2 ms),
+and draws its figure at the turn nearest to `frame_s` (75 ms: about 13 frames a second, what a page shows)
+after its last one, once it has trained at least as long as a draw takes, so each of n jobs on a worker gets
+1/n of it, at least half of that for training, whatever the others do. A new job goes to the worker with the
+fewest jobs.
 
     pool = Pool(processes=2)                  # at server start
     for frame, done in pool.run(job, stopped):  # job: advance(deadline), draw(note), tune(**settings)
@@ -60,20 +61,25 @@ def _worker(commands: mp.Queue, results: mp.Queue, slice_s: float, frame_s: floa
 
 
 def _turn(key: int, jobs: dict[int, dict], results: mp.Queue, slice_s: float, frame_s: float) -> None:
-    """One job's turn: train a slice; draw when frame_s has passed and it trained at least as long as a draw takes.
+    """One job's turn: train a slice; draw when about frame_s has passed and it trained as long as a draw takes.
 
-    The second rule keeps at least half of a job's share of the worker for training however many jobs share it:
-    with many jobs, frames come less often rather than training stopping.
+    "About": a frame is drawn at the turn nearest to frame_s after the last one (the turns of a job come a round
+    of the worker's jobs apart), so frames come every frame_s on average rather than every frame_s plus up to a
+    round. The second rule keeps at least half of a job's share of the worker for training however many jobs
+    share it: with very many jobs, frames come less often rather than training stopping.
     """
     entry = jobs[key]
     t0 = time.perf_counter()
+    if entry["turn"]:  # a running mean of the time between two turns of this job (a round of the worker's jobs)
+        entry["round"] = 0.8 * entry["round"] + 0.2 * (t0 - entry["turn"])
+    entry["turn"] = t0
     reason = entry["stop"] or entry["job"].advance(t0 + slice_s)
     now = time.perf_counter()
     entry["trained"] += now - t0
     if reason:
         results.put(("done", key, entry["job"].draw(f"{reason}; press Train to go on"), entry["job"]))
         del jobs[key]
-    elif now - entry["drawn"] >= frame_s and entry["trained"] >= entry["draw_s"]:
+    elif now - entry["drawn"] >= frame_s - entry["round"] / 2 and entry["trained"] >= entry["draw_s"]:
         results.put(("frame", key, entry["job"].draw("training"), None))
         entry["drawn"], entry["trained"] = time.perf_counter(), 0.0
         entry["draw_s"] = 0.8 * entry["draw_s"] + 0.2 * (entry["drawn"] - now)  # a running mean of a draw's cost
@@ -82,7 +88,8 @@ def _turn(key: int, jobs: dict[int, dict], results: mp.Queue, slice_s: float, fr
 def _command(jobs: dict[int, dict], cmd: tuple, results: mp.Queue) -> None:
     kind, key, payload = cmd
     if kind == "start":
-        jobs[key] = {"job": payload, "stop": "", "drawn": 0.0, "trained": 0.0, "draw_s": 0.0}
+        jobs[key] = {"job": payload, "stop": "", "drawn": 0.0, "trained": 0.0, "draw_s": 0.0, "turn": 0.0,
+                     "round": 0.0}
     elif key in jobs and kind == "stop":
         jobs[key]["stop"] = "stopped"
     elif key in jobs and kind == "tune":
@@ -92,7 +99,7 @@ def _command(jobs: dict[int, dict], cmd: tuple, results: mp.Queue) -> None:
 class Pool:
     """Worker processes that train jobs fairly; `run(job, stop)` streams a job's frames to the web process."""
 
-    def __init__(self, processes: int = 2, slice_s: float = 0.004, frame_s: float = 0.07,
+    def __init__(self, processes: int = 2, slice_s: float = 0.002, frame_s: float = 0.075,
                  preload: tuple[str, ...] = ("dlf.explore.universality",)):
         ctx = mp.get_context("spawn")  # a fresh interpreter: never fork a process that runs threads
         self.results: mp.Queue = ctx.Queue()
