@@ -260,6 +260,8 @@ def test_a_run_page_alone_holds_only_its_own_widgets_and_restoring_fires_no_seco
         elems = {ids[i] for i in page["components"]}
         assert f"{tab}-link-button" in elems or tab == "run-handwriting"
         assert "neuron-plot" not in elems and len(page["components"]) < 60  # the whole app has about 300
+        on_load = [i for i in page["dependencies"] if any(event == "load" for _, event in demo.fns[i].targets)]
+        assert len(on_load) == 1 and len(demo.fns[on_load[0]].targets) == 1  # one request when the page opens
         assert len(config["page"][""]["components"]) > 200
     loads = [f for f in demo.fns.values() if isinstance(f.fn, PageLoad)]
     assert sorted(f.page for f in loads) == sorted(TABS)

@@ -39,10 +39,20 @@ def add_pages(demo: gr.Blocks, limits: Limits, catalogue: Catalogue) -> None:
     """Add one page per kind of run to the app `demo`, each at /run-KIND (also for kinds not found yet: a link may
     name a run written later)."""
     for kind, title in TITLES.items():
+        attached(demo)
         with demo.route(title, f"run-{kind}", show_in_navbar=False):
             gr.HTML(header(title, kind != "handwriting"), elem_id=f"run-{kind}-header")
             load = PageLoad(f"run-{kind}", kind_page(kind, catalogue.view(kind), limits), catalogue)
             demo.load(load, load.inputs, load.outputs, api_name=False, **widgets.QUIET)
+
+
+def attached(demo: gr.Blocks) -> None:
+    """Mark the load events of widgets with a computed value (a gr.State of a class) as attached: gradio attaches
+    them at the end of every `with demo`, so each page added later would otherwise run the first-half pages'
+    loads again on its own load (one request each)."""
+    for block in demo.blocks.values():
+        if getattr(block, "load_event_to_attach", None):
+            block.load_event_to_attach = None
 
 
 class PageLoad:
