@@ -577,6 +577,7 @@ def test_a_worker_draws_each_job_about_every_frame_and_trains_each_its_share(mon
 
     clock = [0.0]
     monkeypatch.setattr(workers.time, "perf_counter", lambda: clock[0])
+    monkeypatch.setattr(workers.time, "thread_time", lambda: clock[0])  # the worker has the CPU to itself
 
     class Job:
         def __init__(self):

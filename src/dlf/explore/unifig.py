@@ -28,7 +28,7 @@ from dlf.explore.livefit import GRID, INTERVAL, LiveFit, measure
 SHOWN_UNITS = 32  # most contributions drawn (the largest), so that a frame stays small
 SWEEP_STEPS = 300  # steps each width of the sweep trains from its random start
 ERROR_POINTS = 400  # most points of the error curve drawn
-FULL_EVERY_S = 2.0  # a training frame is the whole figure at least this often
+FULL_EVERY_S = 10.0  # a training frame is the whole figure at least this often
 TOP, LOW, ERR, SWEEP = (60, 30, 520, 220), (60, 310, 520, 220), (660, 30, 220, 220), (660, 310, 220, 220)
 
 
@@ -63,14 +63,17 @@ def _nice_up(n: float) -> float:
 
 
 def _error_curve(live: LiveFit) -> tuple[np.ndarray, np.ndarray]:
-    """The error curve's positive points, thinned to at most ERROR_POINTS (the last one always kept)."""
-    steps, values = np.array(live.curve.steps), np.array(live.curve.values)
-    ok = values > 0
-    steps, values = steps[ok], values[ok]
+    """The error curve's positive points, thinned to at most ERROR_POINTS (the last one always kept).
+
+    Thinned before it becomes arrays: the curve holds up to thousands of points, a frame draws a few hundred.
+    """
+    steps, values = live.curve.steps, live.curve.values
     if len(steps) > ERROR_POINTS:
-        idx = np.linspace(0, len(steps) - 1, ERROR_POINTS).round().astype(int)  # distinct: len > ERROR_POINTS
-        steps, values = steps[idx], values[idx]
-    return steps, values
+        idx = np.linspace(0, len(steps) - 1, ERROR_POINTS).round().astype(int).tolist()  # distinct, last kept
+        steps, values = [steps[i] for i in idx], [values[i] for i in idx]
+    steps, values = np.array(steps), np.array(values)
+    ok = values > 0
+    return steps[ok], values[ok]
 
 
 def _sweep_lim(rows: list[tuple[int, float, float]]) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -111,14 +114,15 @@ def _order(contrib: np.ndarray) -> list[int]:
     return np.argsort(-np.abs(contrib).max(0))[:SHOWN_UNITS].tolist()  # the largest contributions
 
 
-def render(state, note: str = "") -> tuple[str, str]:
-    """The whole figure and the status line for the session's current network (or a placeholder)."""
+def render(state, note: str = "", curves: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[str, str]:
+    """The whole figure and the status line for the session's current network (or a placeholder); `curves` is
+    `live.curves()` when already computed."""
     live = state.live
     fig = svg.Figure(900, 560, uid="universality-fig", data=_data(state))
     if live is None:
         return fig.render(), note or "Choose a target and press **Train**."
     xs, target = GRID, live.grid_target
-    contrib, output = live.curves()  # (161, width), (161,)
+    contrib, output = curves or live.curves()  # (161, width), (161,)
     err = measure(live, output)
     steps, values = _error_curve(live)
     lims = _limits(live, output, state.sweep, values)
@@ -174,7 +178,7 @@ def live_frame(state, note: str, sent: dict) -> tuple[str, str]:
     if (note != "training" or lims["layout"] != sent.get("layout") or now - sent.get("at", -math.inf) > FULL_EVERY_S
             or not (np.isfinite(contrib).all() and np.isfinite(output).all())):
         sent.update(layout=lims["layout"], at=now)
-        return render(state, note)
+        return render(state, note, (contrib, output))
     err = measure(live, output)
     top = svg.Panel("", *TOP, INTERVAL, lims["top"])
     low = svg.Panel("", *LOW, INTERVAL, lims["low"])

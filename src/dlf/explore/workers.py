@@ -66,23 +66,24 @@ def _turn(key: int, jobs: dict[int, dict], results: mp.Queue, slice_s: float, fr
     "About": a frame is drawn at the turn nearest to frame_s after the last one (the turns of a job come a round
     of the worker's jobs apart), so frames come every frame_s on average rather than every frame_s plus up to a
     round. The second rule keeps at least half of a job's share of the worker for training however many jobs
-    share it: with very many jobs, frames come less often rather than training stopping.
+    share it: with very many jobs, frames come less often rather than training stopping. Training and drawing
+    are counted in this thread's CPU time, so a draw that other processes interrupt does not count as costly.
     """
     entry = jobs[key]
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.thread_time()
     if entry["turn"]:  # a running mean of the time between two turns of this job (a round of the worker's jobs)
         entry["round"] = 0.8 * entry["round"] + 0.2 * (t0 - entry["turn"])
     entry["turn"] = t0
     reason = entry["stop"] or entry["job"].advance(t0 + slice_s)
-    now = time.perf_counter()
-    entry["trained"] += now - t0
+    now, cpu1 = time.perf_counter(), time.thread_time()
+    entry["trained"] += cpu1 - cpu0
     if reason:
         results.put(("done", key, entry["job"].draw(f"{reason}; press Train to go on"), entry["job"]))
         del jobs[key]
     elif now - entry["drawn"] >= frame_s - entry["round"] / 2 and entry["trained"] >= entry["draw_s"]:
         results.put(("frame", key, entry["job"].draw("training"), None))
         entry["drawn"], entry["trained"] = time.perf_counter(), 0.0
-        entry["draw_s"] = 0.8 * entry["draw_s"] + 0.2 * (entry["drawn"] - now)  # a running mean of a draw's cost
+        entry["draw_s"] = 0.8 * entry["draw_s"] + 0.2 * (time.thread_time() - cpu1)  # a running mean of a draw's cost
 
 
 def _command(jobs: dict[int, dict], cmd: tuple, results: mp.Queue) -> None:
