@@ -40,14 +40,21 @@ def _stamp(path: Path, experiment: str) -> str:
     return found[-1].name if found else ""
 
 
-_LOADING = threading.Lock()  # one load at a time: a request waits for the preload's copy instead of loading twice
+_LOCKS: dict[tuple, threading.Lock] = {}  # one per model: a request waits for the preload's copy of *that* model
+_LOCKS_GUARD = threading.Lock()
 
 
 def load(info: RunInfo):
-    """The run's model object(s) (cached); a one-line DlfError when the folder cannot be loaded."""
+    """The run's model object(s) (cached); a one-line DlfError when the folder cannot be loaded.
+
+    Each model is loaded once: a request for a model being loaded waits for that load, while a request for a model
+    already loaded is answered at once, whatever other model the preload is reading meanwhile."""
     try:
-        with _LOADING:
-            return _load(str(info.path), info.experiment, _stamp(info.path, info.experiment))
+        key = (str(info.path), info.experiment, _stamp(info.path, info.experiment))
+        with _LOCKS_GUARD:
+            lock = _LOCKS.setdefault(key, threading.Lock())
+        with lock:
+            return _load(*key)
     except DlfError:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged folder must never break a page
