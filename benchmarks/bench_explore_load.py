@@ -104,7 +104,7 @@ def train_session(s: Session, app: App, args: argparse.Namespace, start: threadi
     """Press Train, count the frames received for args.seconds, press Stop, read the steps of the last frame.
 
     As the page does: the first answer names the press's stream (dlf.explore.stream), which it follows until
-    the server ends it; gradio's last answer is the figure where training stopped. (A server that does not
+    the server ends it; its last status line says why training stopped. (A server that does not
     stream sends every frame through gradio: those are counted the same way.)
     """
     tab = Tab(app)
@@ -123,14 +123,16 @@ def train_session(s: Session, app: App, args: argparse.Namespace, start: threadi
                     yield kind, line
                     continue
                 for event, data in tab.stream(path.group(0).decode()):
-                    if event in ("message", "error"):
-                        yield ("frame" if event == "message" else "error"), data
+                    if event in ("message", "error", "note"):
+                        yield ("frame" if event == "message" else event), data
                         if event == "error":
                             return
 
         for kind, line in frames():
             now = time.perf_counter()
-            if kind == "frame":
+            if kind == "note":  # the status line; the last one says why the press ended
+                last = line
+            elif kind == "frame":
                 s.updates += now <= stop_at
                 last = line
                 step = STEP.search(line[:800])  # in a whole figure's data-step, or in a patch's data

@@ -199,6 +199,12 @@ def test_universality_trains_live_then_stops_and_resets(open_page):
     screenshot(page, "universality")
     page.click("#universality-reset")
     wait_data(page, "universality", "step", "v == '0'")
+    page.click("#universality-train")  # Reset while training: the fresh network stays, not training's last frame
+    wait_data(page, "universality", "step", "+v > 0")
+    page.click("#universality-reset")
+    wait_data(page, "universality", "step", "v == '0'")
+    time.sleep(1.5)
+    assert data(page, "universality", "step") == "0", status(page, "universality")
 
 
 def test_universality_custom_targets_go_through_the_safe_parser_and_the_sweep_draws(open_page):

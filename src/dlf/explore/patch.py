@@ -57,7 +57,13 @@ function follow(url) {
   const s = source = new EventSource(url);
   s.onmessage = (e) => { if (source === s) draw(e.data); };
   s.addEventListener('note', (e) => { if (source === s && note) note.textContent = e.data.replace(/\*\*/g, ''); });
-  s.addEventListener('end', () => { if (source === s) { s.close(); source = null; } });
+  s.addEventListener('end', () => {  // the job ended: gradio brings its last figure and status (a hidden button)
+    if (source !== s) return;
+    s.close(); source = null;
+    const host = element.closest('[id$="-plot"]');
+    const finish = host && document.getElementById(host.id.replace(/-plot$/, '-finish'));
+    if (finish) finish.click();
+  });
   s.onerror = () => { if (source === s && s.readyState === EventSource.CLOSED) source = null; };
 }
 function draw(v) {

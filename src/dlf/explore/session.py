@@ -7,7 +7,7 @@ each new session; `PageState.__deepcopy__` hands out a fresh, empty state instea
 Bounds, so that one user cannot starve the others (see `Limits`):
 - a network has at most `max_width` hidden units;
 - one press of Train runs until Stop, or until it has taken `max_steps` optimiser steps or `max_seconds`;
-- at most `max_training` presses run at once over all sessions (more wait in gradio's queue), and the server
+- at most `max_training` presses run at once over all sessions (more are refused with a message), and the server
   computes with one torch thread, so each press is one Python thread sharing the cores fairly;
 - between two updates of the page a session trains for `frame_seconds`, then draws: about 1 / frame_seconds
   updates a second while the machine has time to spare.
@@ -35,7 +35,7 @@ class Limits:
     frame_seconds: float = 0.04
     """Training time between two updates of the page, in seconds."""
     max_training: int = 24
-    """Train presses that run at once over all sessions; more wait in the queue."""
+    """Train presses that run at once over all sessions; more are refused with a message (see dlf.explore.stream)."""
     max_queue: int = 200
     """Events waiting in the queue before new ones are refused."""
     max_sessions: int = 500

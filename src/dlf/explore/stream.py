@@ -2,8 +2,10 @@
 
 gradio handles each event for about 3.5 ms of the web process's CPU, so a classroom of 20 sessions training at
 10 figure updates a second would spend most of a core on that alone. Here a press of Train is still a gradio
-event (gradio's queue bounds how many run at once), but its frames do not go through gradio: the event answers
-with a link to a stream of its own, and the page's script (patch.PATCH_JS) follows it by Server-Sent Events.
+event, but its frames do not go through gradio: the event answers with a link to a stream of its own and ends
+(a thread drives the job), and the page's script (patch.PATCH_JS) follows the stream by Server-Sent Events;
+when it ends, the script asks gradio for the last figure. A page that trains holds two connections (gradio's
+heartbeat and the stream), so a browser's six per server leave room for Stop with two tabs training.
 
     token, channel = STREAMS.open(session_hash)   # in the gradio event: a stream for this press of Train
     channel.put(frame, status)                    # each frame the training worker draws (newest kept)

@@ -59,6 +59,7 @@ class UState(PageState):
         self.idle = threading.Event()  # set while no worker holds the network
         self.idle.set()
         self.sweep: list[tuple[int, float, float]] = []  # (width, rms error, max error)
+        self.final: tuple | None = None  # (figure, status) where the last streamed press of Train ended
 
 
 class TrainJob:
@@ -204,23 +205,40 @@ def _pool_frames(state: UState, limits: Limits, pool, abandoned=lambda: False) -
 
 
 def _streamed_frames(state: UState, limits: Limits, pool, session: str) -> Iterator[tuple]:
-    """A press of Train whose frames go by its own stream (dlf.explore.stream); gradio gets the first and last."""
+    """A press of Train whose frames go by its own stream (dlf.explore.stream): the gradio event ends at once.
+
+    The event answers with the stream's link and ends, so that a training page holds two connections (gradio's
+    heartbeat and the stream) and not three: a browser opens at most six to one server, and two tabs training
+    with three each left none for a Stop. A thread of ours drives the job; its last frame and status go by the
+    stream and stay in `state.final`, which the page fetches through gradio when the stream ends (`finish`).
+    """
     try:
         token, channel = stream.STREAMS.open(session)
     except stream.Full as exc:
         yield _refused(exc)
         return
-    try:
-        yield stream.link(token), "training: step, error and rate under the figure"
-        for (fig, status), last in _pool_frames(state, limits, pool, channel.abandoned):
-            if last:
-                channel.close()
-                yield fig, status
-            else:
+
+    state.final, version = None, state.version
+
+    def drive() -> None:
+        try:
+            for (fig, status), last in _pool_frames(state, limits, pool, channel.abandoned):
+                if last and state.version != version:
+                    break  # a Reset or Least-squares fit meanwhile: its figure stays
+                if last:
+                    state.final = fig, status
                 channel.put(fig, None if status is KEEP else status)
-    finally:
-        channel.close()
-        stream.STREAMS.drop(token)
+        finally:
+            channel.close()
+            stream.STREAMS.drop(token)
+
+    threading.Thread(target=drive, name=f"dlf-train-{token[:6]}", daemon=True).start()
+    yield stream.link(token), "training: step, error and rate under the figure"
+
+
+def finish(state: UState) -> tuple:
+    """The figure and status where the last streamed press of Train ended (the page asks when its stream ends)."""
+    return state.final if state.final is not None else (KEEP, KEEP)
 
 
 def reset(state: UState, v: dict, limits: Limits, problems: list[str] = ()) -> tuple:
@@ -289,6 +307,8 @@ def build(limits: Limits) -> dict:
                 reset_b = gr.Button("Reset", elem_id=f"{TAB}-reset", min_width=80)
                 lsq_b = gr.Button("Least-squares fit", elem_id=f"{TAB}-lstsq", min_width=80)
                 sweep_b = gr.Button("Width sweep", elem_id=f"{TAB}-sweep", min_width=80)
+            # pressed by the figure's script when a training stream ends: the last figure and status from gradio
+            finish_b = gr.Button("finish", elem_id=f"{TAB}-finish", visible="hidden")
             comps = widgets.controls(TAB, FIELDS)
         with gr.Column(scale=3):
             status = widgets.status_box(TAB)
@@ -327,6 +347,7 @@ def build(limits: Limits) -> dict:
     train_ev = train_b.click(on_train, inputs, outputs, **run)
     sweep_ev = sweep_b.click(on_sweep, inputs, outputs, **run)
     stop_b.click(lambda s: s.stop.set(), state, None, queue=False, **private)
+    finish_b.click(lambda s: shown(finish(s)), state, outputs, queue=False, **private, **widgets.QUIET)
     reset_b.click(on_reset, inputs, outputs, **private, **widgets.QUIET)
     lsq_b.click(on_lsq, inputs, outputs, **private, **widgets.QUIET)
     by_name = dict(zip((f.name for f in FIELDS), comps))
