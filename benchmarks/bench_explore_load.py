@@ -13,7 +13,8 @@ and the explorer's own routes, dlf.explore.stream, as the pages' scripts use the
   press Train at once and count the figure updates they receive during T seconds, then press Stop. As the page
   does, a session follows its press's stream (Server-Sent Events) and reads gradio's last answer. It reports
   the updates per second each session saw (a whole figure, or a patch that the page draws: what the browser
-  gets), the training steps each made (from its last update) against the session alone (a fair share is 1/N
+  gets), the training steps each made (from its last update within the T seconds; the Stops of N sessions land
+  unevenly) against the session alone, measured the same way (a fair share is 1/N
   of it), and the server's CPU per figure update: the web process's, and the training workers' (which train
   whenever they are not drawing, so theirs is mostly training).
 - drag: each session loads the page (gradio's load event draws the Neuron page, whose figure carries the
@@ -57,6 +58,8 @@ class Session:
     window: float = 0.0
     steps: int = 0
     """Training steps shown by the last figure."""
+    first: float = float("nan")
+    """Seconds from the press of Train to the first figure update."""
     trips: list[float] = field(default_factory=list)
     """Round trips of slider events, seconds."""
     errors: list[str] = field(default_factory=list)
@@ -101,7 +104,7 @@ def open_page(tab: Tab, args: argparse.Namespace) -> None:
 
 
 def train_session(s: Session, app: App, args: argparse.Namespace, start: threading.Barrier) -> None:
-    """Press Train, count the frames received for args.seconds, press Stop, read the steps of the last frame.
+    """Press Train, count the frames received for args.seconds, press Stop; the steps are the last frame's in time.
 
     As the page does: the first answer names the press's stream (dlf.explore.stream), which it follows until
     the server ends it; its last status line says why training stopped. (A server that does not
@@ -133,10 +136,11 @@ def train_session(s: Session, app: App, args: argparse.Namespace, start: threadi
             if kind == "note":  # the status line; the last one says why the press ended
                 last = line
             elif kind == "frame":
+                s.first = now - t0 if s.updates == 0 else s.first
                 s.updates += now <= stop_at
                 last = line
-                step = STEP.search(line[:800])  # in a whole figure's data-step, or in a patch's data
-                s.steps = int(step.group(1)) if step else s.steps
+                step = STEP.search(line[:800]) if now <= stop_at else None  # a whole figure's data-step, a patch's data
+                s.steps = int(step.group(1)) if step else s.steps  # progress within the window: Stops land unevenly
             else:
                 if kind == "error":
                     s.errors.append(f"job failed: {line[:150]!r}")
@@ -197,14 +201,10 @@ def drag_session(s: Session, app: App, args: argparse.Namespace, start: threadin
         s.errors.append(f"{type(exc).__name__}: {exc}"[:200])
 
 
-def warm_up(app: App, timeout: float = 180.0) -> None:
-    """Press Train once and wait for its first figure: the training workers have started and imported torch."""
-    tab, end = Tab(app), time.perf_counter() + timeout
-    for kind, _ in tab.events("universality-train", "click", {"universality-width": 4}):
-        if kind == "frame":
-            tab.fire("universality-stop", "click")
-        if kind != "frame" or time.perf_counter() > end:
-            break
+def warm_up(app: App, args: argparse.Namespace) -> None:
+    """Two sessions train for a second and get their figures: both training workers have started and imported
+    torch (which takes seconds after the server answers), so the baseline is not charged for it."""
+    run_sessions(2, app, argparse.Namespace(**{**vars(args), "seconds": 1.0, "width": 4, "mode": "train"}), os.getpid())
 
 
 def run_sessions(n: int, app: App, args: argparse.Namespace, pid: int
@@ -287,7 +287,7 @@ def main() -> None:
         except ServerGone as exc:
             raise SystemExit(str(exc)) from None
         app = App(url)
-        warm_up(app)
+        warm_up(app, args)
         alone = run_sessions(1, app, args, proc.pid)[0][0] if args.mode == "train" else None
         sessions, cpu, wall = run_sessions(args.sessions, app, args, proc.pid)
     finally:
@@ -314,7 +314,10 @@ def report(sessions: list[Session], alone: Session | None, args: argparse.Namesp
         print(f"training steps: alone {alone.steps} ({alone.rate:.1f} updates/s); together min {min(steps)} "
               f"median {statistics.median(steps):.0f} max {max(steps)}: the slowest made {share:.3f} of the "
               f"session alone (a fair share is 1/{args.sessions} = {1 / args.sessions:.3f})")
-        result |= {"width": args.width, "rates": rates, "steps": steps, "alone_steps": alone.steps,
+        firsts = [s.first for s in sessions]
+        print(f"first update after the press: alone {alone.first:.2f} s; together min {min(firsts):.2f} "
+              f"median {statistics.median(firsts):.2f} max {max(firsts):.2f} s")
+        result |= {"width": args.width, "rates": rates, "steps": steps, "alone_steps": alone.steps, "firsts": firsts,
                    "alone_rate": alone.rate, "fair_share": share}
     else:
         trips = sorted(t for s in sessions for t in s.trips)
