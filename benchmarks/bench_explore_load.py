@@ -1,6 +1,7 @@
 """Load test of `dlf explore`: a classroom of N sessions (default 20) training, or dragging a slider, at once.
 
     .venv/bin/python benchmarks/bench_explore_load.py                     # 20 sessions train for 10 s, width 16
+    .venv/bin/python benchmarks/bench_explore_load.py --mixed             # ... widths 16 to 35: no two networks alike
     .venv/bin/python benchmarks/bench_explore_load.py --mode drag         # 20 sessions drag the neuron's w1 slider
     .venv/bin/python benchmarks/bench_explore_load.py --mode gallery --runs DIR   # ... a trained VAE's z1 slider
     .venv/bin/python benchmarks/bench_explore_load.py --sessions 5 --seconds 5 --width 64
@@ -96,10 +97,15 @@ def children(pid: int) -> list[int]:
     return out
 
 
-def open_page(tab: Tab, args: argparse.Namespace) -> None:
+def width_of(index: int, args: argparse.Namespace) -> int:
+    """The session's network width: --width, or with --mixed width + index (no two sessions' networks alike)."""
+    return args.width + index if args.mixed else args.width
+
+
+def open_page(tab: Tab, width: int) -> None:
     """What a browser's page load does before anyone presses a button: its first event creates the session's state
     on the server (gradio copies the app's configuration for it, tens of milliseconds), outside the measured time."""
-    for _ in tab.events("universality-reset", "click", {"universality-width": args.width}):
+    for _ in tab.events("universality-reset", "click", {"universality-width": width}):
         pass
 
 
@@ -112,12 +118,12 @@ def train_session(s: Session, app: App, args: argparse.Namespace, start: threadi
     """
     tab = Tab(app)
     try:
-        open_page(tab, args)
+        open_page(tab, width_of(s.index, args))
         start.wait(timeout=120)
         t0 = time.perf_counter()
         stop_at, stopped = t0 + args.seconds, False
         last = b""
-        answers = tab.events("universality-train", "click", {"universality-width": args.width})
+        answers = tab.events("universality-train", "click", {"universality-width": width_of(s.index, args)})
 
         def frames():
             for kind, line in answers:
@@ -173,7 +179,7 @@ def drag_session(s: Session, app: App, args: argparse.Namespace, start: threadin
     try:
         token = None
         if args.mode == "gallery":
-            open_page(tab, args)
+            open_page(tab, args.width)
         else:  # the page load draws the Neuron page, which carries the session's token
             found = TOKEN.search(tab.load())
             token = found.group(1).decode() if found else None
@@ -204,7 +210,8 @@ def drag_session(s: Session, app: App, args: argparse.Namespace, start: threadin
 def warm_up(app: App, args: argparse.Namespace) -> None:
     """Two sessions train for a second and get their figures: both training workers have started and imported
     torch (which takes seconds after the server answers), so the baseline is not charged for it."""
-    run_sessions(2, app, argparse.Namespace(**{**vars(args), "seconds": 1.0, "width": 4, "mode": "train"}), os.getpid())
+    warm = {**vars(args), "seconds": 1.0, "width": 4, "mode": "train", "mixed": False}
+    run_sessions(2, app, argparse.Namespace(**warm), os.getpid())
 
 
 def run_sessions(n: int, app: App, args: argparse.Namespace, pid: int
@@ -262,6 +269,9 @@ def main() -> None:
     p.add_argument("--sessions", type=int, default=20, help="concurrent sessions (default: 20)")
     p.add_argument("--seconds", type=float, default=10.0, help="training time per session (default: 10)")
     p.add_argument("--width", type=int, default=16, help="hidden units of every session's network (default: 16)")
+    p.add_argument("--mixed", action="store_true",
+                   help="train: session i uses width + i, so that no two networks train together (the workers "
+                        "batch networks of one width and activation); the baseline keeps --width")
     p.add_argument("--mode", choices=("train", "drag", "gallery"), default="train",
                    help="train: press Train in every session; drag: move a slider in every session; "
                         "gallery: move a trained VAE's latent slider in every session (needs --runs)")
@@ -288,7 +298,8 @@ def main() -> None:
             raise SystemExit(str(exc)) from None
         app = App(url)
         warm_up(app, args)
-        alone = run_sessions(1, app, args, proc.pid)[0][0] if args.mode == "train" else None
+        alone = run_sessions(1, app, argparse.Namespace(**{**vars(args), "mixed": False}), proc.pid)[0][0] \
+            if args.mode == "train" else None
         sessions, cpu, wall = run_sessions(args.sessions, app, args, proc.pid)
     finally:
         stop(proc)
@@ -307,7 +318,8 @@ def report(sessions: list[Session], alone: Session | None, args: argparse.Namesp
               "web_cpu_s": cpus[0], "worker_cpu_s": cpus[1], "wall_s": wall, "load_average": load, "errors": errors}
     if args.mode == "train":
         rates, steps = [s.rate for s in sessions], [s.steps for s in sessions]
-        print(f"width {args.width}; updates/s per session: " + " ".join(f"{r:.1f}" for r in rates))
+        widths = f"widths {args.width} to {args.width + args.sessions - 1}" if args.mixed else f"width {args.width}"
+        print(f"{widths}; updates/s per session: " + " ".join(f"{r:.1f}" for r in rates))
         print(f"min {min(rates):.1f}   median {statistics.median(rates):.1f}   max {max(rates):.1f}   "
               f"all sessions together {sum(rates):.0f} updates/s")
         share = min(steps) / max(alone.steps, 1)
@@ -317,8 +329,8 @@ def report(sessions: list[Session], alone: Session | None, args: argparse.Namesp
         firsts = [s.first for s in sessions]
         print(f"first update after the press: alone {alone.first:.2f} s; together min {min(firsts):.2f} "
               f"median {statistics.median(firsts):.2f} max {max(firsts):.2f} s")
-        result |= {"width": args.width, "rates": rates, "steps": steps, "alone_steps": alone.steps, "firsts": firsts,
-                   "alone_rate": alone.rate, "fair_share": share}
+        result |= {"width": args.width, "mixed": args.mixed, "rates": rates, "steps": steps,
+                   "alone_steps": alone.steps, "firsts": firsts, "alone_rate": alone.rate, "fair_share": share}
     else:
         trips = sorted(t for s in sessions for t in s.trips)
         pct = trips[int(0.9 * (len(trips) - 1))] if trips else float("nan")

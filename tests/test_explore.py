@@ -17,6 +17,8 @@ from dlf.cli import main
 from dlf.explore import backprop, classify, descent, share, svg, universality
 from dlf.explore import neuron as neuron_page
 from dlf.explore.session import Curve, Limits, PageState, frames
+from dlf.fundamentals import universality as uni
+from dlf.fundamentals.losses import mse
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::Warning:gradio.queueing"),  # pandas deprecations inside gradio
@@ -168,6 +170,45 @@ def test_live_fit_lowers_the_error_and_its_units_add_up_to_its_output():
         torch.testing.assert_close(view.contributions(x).sum(1) + view.c, view(x))
         torch.testing.assert_close(view(x), live.y_scale * live.model((x - live.x_shift) / live.x_scale)
                                    + live.y_shift)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_networks_trained_together_step_as_each_would_alone_and_as_torch_optim_does(optimizer):
+    """livefit.train_together (a classroom's networks in one batched step, widths padded) against each network
+    trained alone, and the first steps against torch.optim's Adam or SGD with momentum, none undone at this lr."""
+    from dlf.explore.livefit import train_together
+
+    targets, widths, lrs = ("sin", "abs", "gauss"), (8, 5, 7), [0.01, 0.05, 0.02]
+
+    def fits():  # the narrower ones are padded to the widest in the batch
+        return [universality.LiveFit(universality.target_of(live_settings(target=t)), width, "tanh", seed=i)
+                for i, (t, width) in enumerate(zip(targets, widths))]
+
+    together, alone, reference = fits(), fits(), fits()
+    assert train_together(together, math.inf, 150, lrs, optimizer) == [150, 150, 150]
+    for live, lr in zip(alone, lrs):
+        assert live.train(math.inf, 150, lr, optimizer) == 150
+    for a, b in zip(together, alone):
+        for name in "wbvc":
+            torch.testing.assert_close(getattr(a.model, name), getattr(b.model, name), rtol=1e-5, atol=1e-6)
+        assert a.curve.values == pytest.approx(b.curve.values, rel=1e-5) and a.factor == pytest.approx(b.factor)
+    for live, lr in zip(reference, lrs):
+        start = [p.detach().clone() for p in live.model.parameters()]
+        opt = uni._optimizer(optimizer, list(live.model.parameters()), lr)
+        for _ in range(5):
+            opt.zero_grad()
+            mse(live.model(live.u), live.t).backward()
+            opt.step()
+        expected = [p.detach().clone() for p in live.model.parameters()]
+        with torch.no_grad():
+            for p, s in zip(live.model.parameters(), start):
+                p.copy_(s)
+        live.train(math.inf, 5, lr, optimizer)
+        assert live.factor == 1.0  # no step was undone: the same 5 steps as torch's
+        for p, e in zip(live.model.parameters(), expected):
+            torch.testing.assert_close(p.detach(), e, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="share their activation"):
+        train_together([together[0], universality.LiveFit(together[0].target, 8, "relu")], math.inf, 1, lrs, "adam")
 
 
 def test_a_bad_custom_target_is_refused_with_its_reason_and_trains_nothing():
@@ -570,9 +611,11 @@ def test_a_drag_answer_paints_the_same_figure_as_the_whole_one():
     assert answer["svg"] == whole.replace(uri, "") and answer["formula"] == text
 
 
-def test_a_worker_draws_each_job_about_every_frame_and_trains_each_its_share(monkeypatch):
+@pytest.mark.parametrize("together", [False, True])
+def test_a_worker_draws_each_job_about_every_frame_and_trains_each_its_share(monkeypatch, together):
     """Ten jobs on one worker, on a clock of our own: frames come about every frame_s, never a round late, and
-    each job trains for its tenth of the worker, less what its frames cost."""
+    each job trains for its tenth of the worker, less what its frames cost; jobs of one group train together,
+    each for all of the worker's time that frames leave."""
     from dlf.explore import workers
 
     clock = [0.0]
@@ -583,10 +626,18 @@ def test_a_worker_draws_each_job_about_every_frame_and_trains_each_its_share(mon
         def __init__(self):
             self.trained, self.frames = 0.0, []
 
+        def group(self):
+            return "one kind of network" if together else None
+
         def advance(self, deadline: float) -> str:
-            self.trained += deadline - clock[0]
+            return Job.advance_together([self], deadline)[0]
+
+        @staticmethod
+        def advance_together(jobs, deadline: float) -> list[str]:
+            for job in jobs:
+                job.trained += deadline - clock[0]
             clock[0] = deadline
-            return ""
+            return [""] * len(jobs)
 
         def draw(self, note: str) -> str:
             clock[0] += 0.0007  # what a patch costs
@@ -600,15 +651,15 @@ def test_a_worker_draws_each_job_about_every_frame_and_trains_each_its_share(mon
     slice_s, frame_s = 0.002, 0.075
     jobs = {k: {"job": Job(), "stop": "", "drawn": 0.0, "trained": 0.0, "draw_s": 0.0, "turn": 0.0, "round": 0.0}
             for k in range(10)}
+    assert len(workers._groups(jobs)) == (1 if together else 10)
     while clock[0] < 10.0:
-        for key in list(jobs):
-            workers._turn(key, jobs, Sink(), slice_s, frame_s)
+        workers._round(jobs, Sink(), slice_s, frame_s)
     for entry in jobs.values():
         job = entry["job"]
         gaps = np.diff(job.frames[5:])  # once the round's length is known
         assert frame_s - 0.02 < gaps.mean() < frame_s + 0.005 and gaps.max() < frame_s + 0.015
         drawing = 10 * len(job.frames) * 0.0007 / clock[0]  # the worker's time spent on frames, about 9%
-        assert job.trained / clock[0] > 0.98 * (1 - drawing) / 10  # a tenth of the rest each
+        assert job.trained / clock[0] > 0.98 * (1 - drawing) / (1 if together else 10)  # all, or a tenth, of the rest
 
 
 def test_the_neurons_boundary_is_the_line_a_contour_of_its_grid_traces():

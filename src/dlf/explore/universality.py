@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from dlf.errors import DlfError
 from dlf.explore import stream
-from dlf.explore.livefit import INTERVAL, LiveFit, measure
+from dlf.explore.livefit import INTERVAL, LiveFit, measure, train_together
 from dlf.explore.session import Budget, Limits, PageState, frames
 from dlf.explore.share import Field, page_words
 from dlf.explore.unifig import SWEEP_STEPS, live_frame, render
@@ -77,14 +77,37 @@ class TrainJob:
 
     def advance(self, deadline: float) -> str:
         """Train until `deadline` (perf_counter time); '' while the press may go on, else why it ended."""
-        if self.budget is None:
-            self.budget = Budget(self.limits)
-        took = self.live.train(min(deadline, self.budget.start + self.limits.max_seconds), self.budget.steps_left(),
-                               self.lr, self.optimizer)
-        if took < 0:
-            return "diverged"
-        self.budget.steps += took
-        return self.budget.exhausted()
+        return TrainJob.advance_together([self], deadline)[0]
+
+    def group(self) -> tuple | None:
+        """Jobs of the same group train together (dlf.explore.workers): networks of one activation trained by
+        adam, or by sgd (lbfgs's line search is one network's), whose widths round up to the same power of two
+        (each is padded to the widest, so at most twice its own width)."""
+        if self.optimizer == "lbfgs":
+            return None
+        return 1 << (self.live.width - 1).bit_length(), self.live.activation, self.optimizer
+
+    @staticmethod
+    def advance_together(jobs: list[TrainJob], deadline: float) -> list[str]:
+        """`advance` for jobs of one group at once (livefit.train_together); each one's reason."""
+        for job in jobs:
+            if job.budget is None:
+                job.budget = Budget(job.limits)
+        end = min([deadline] + [job.budget.start + job.limits.max_seconds for job in jobs])
+        steps_left = min(job.budget.steps_left() for job in jobs)
+        lives = [job.live for job in jobs]
+        if len(jobs) == 1 and jobs[0].optimizer == "lbfgs":
+            took = [lives[0].train(end, steps_left, jobs[0].lr, "lbfgs")]
+        else:
+            took = train_together(lives, end, steps_left, [job.lr for job in jobs], jobs[0].optimizer)
+        reasons = []
+        for job, n in zip(jobs, took):
+            if n < 0:
+                reasons.append("diverged")
+            else:
+                job.budget.steps += n
+                reasons.append(job.budget.exhausted())
+        return reasons
 
     def draw(self, note: str) -> tuple[str, str]:
         if self._view is None:

@@ -3,11 +3,14 @@
 gradio serves every session from one Python process, which computes on about one core (the GIL), and its
 threads take turns by the clock, so a session training beside 19 others got almost no steps in. Here the
 training runs in `processes` worker processes (multiprocessing, one torch thread each); the web process only
-passes frames on. Each worker keeps its jobs in a round: every job in turn trains for one `slice_s` slice (2 ms),
-and draws its figure at the turn nearest to `frame_s` (75 ms: about 13 frames a second, what a page shows)
-after its last one, once it has trained at least as long as a draw takes, so each of n jobs on a worker gets
-1/n of it, at least half of that for training, whatever the others do. A new job goes to the worker with the
-fewest jobs.
+passes frames on. Each worker keeps its jobs in a round: every job in turn trains for one `slice_s` slice (2 ms;
+longer when there are few, so that a round lasts at least frame_s / 8), and draws its figure at the turn
+nearest to `frame_s` (70 ms: about 14 frames a second, what a page shows) after its last one, once it has
+trained at least as long as a draw takes, so each of n jobs on a worker gets 1/n of it, at least half of that
+for training, whatever the others do. Jobs of the same kind (`job.group()`: a classroom's networks of one width
+and activation) take their turn together, one slice for all, and train in one batched step, which costs about
+twice a single one for ten networks: so each gets far more than 1/n of what it would get alone. A new job goes
+to the worker with the fewest jobs, and of those to one that has jobs of its group.
 
     pool = Pool(processes=2)                  # at server start
     for frame, done in pool.run(job, stopped):  # job: advance(deadline), draw(note), tune(**settings)
@@ -16,7 +19,8 @@ fewest jobs.
 
 A job is pickled to its worker and back (our own objects between our own processes; no user data is unpickled).
 It has `advance(deadline) -> reason` (train until perf_counter() passes deadline; '' while it may go on, else why
-it ended), `draw(note) -> frame` and `tune(**settings)`; the finished job comes back in the last message.
+it ended), `draw(note) -> frame` and `tune(**settings)`; the finished job comes back in the last message. It may
+have `group() -> key or None` and `type(job).advance_together(jobs, deadline) -> [reason, ...]` for jobs of one key.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import multiprocessing as mp
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -56,34 +61,61 @@ def _worker(commands: mp.Queue, results: mp.Queue, slice_s: float, frame_s: floa
                 return
             _command(jobs, cmd, results)
             continue
-        for key in list(jobs):
-            _turn(key, jobs, results, slice_s, frame_s)
+        _round(jobs, results, slice_s, frame_s)
 
 
-def _turn(key: int, jobs: dict[int, dict], results: mp.Queue, slice_s: float, frame_s: float) -> None:
-    """One job's turn: train a slice; draw when about frame_s has passed and it trained as long as a draw takes.
+def _groups(jobs: dict[int, dict]) -> list[list[int]]:
+    """The keys of the jobs, in lists of those that train together (the same `group()`, not None) and alone."""
+    groups: dict[object, list[int]] = {}
+    for key, entry in jobs.items():
+        group = None if entry["stop"] else getattr(entry["job"], "group", lambda: None)()
+        groups.setdefault(("alone", key) if group is None else group, []).append(key)
+    return list(groups.values())
 
-    "About": a frame is drawn at the turn nearest to frame_s after the last one (the turns of a job come a round
-    of the worker's jobs apart), so frames come every frame_s on average rather than every frame_s plus up to a
-    round. The second rule keeps at least half of a job's share of the worker for training however many jobs
-    share it: with very many jobs, frames come less often rather than training stopping. Training and drawing
-    are counted in this thread's CPU time, so a draw that other processes interrupt does not count as costly.
+
+def _round(jobs: dict[int, dict], results: mp.Queue, slice_s: float, frame_s: float) -> None:
+    """A turn for every job, or group of jobs that train together: a slice of at least slice_s each, longer when
+    there are few (a round of about frame_s / 8, so a job alone trains in longer stretches; short enough for
+    frames to keep time)."""
+    groups = _groups(jobs)
+    for keys in groups:
+        _turn(keys, jobs, results, max(slice_s, frame_s / 8 / len(groups)), frame_s)
+
+
+def _turn(keys: list[int], jobs: dict[int, dict], results: mp.Queue, slice_s: float, frame_s: float) -> None:
+    """A turn of one job, or of jobs that train together: train a slice; draw each that is due.
+
+    Jobs of the same group (same kind of network: `job.group()`) train together in one slice, by
+    `type(job).advance_together(jobs, deadline)`: one batched step trains them all for about the price
+    of two single ones. Each job's frame is drawn at the turn nearest to frame_s after its last one (its turns
+    come a round of the worker's jobs apart), so frames come every frame_s on average rather than every frame_s
+    plus up to a round; and only once it trained as long as a draw takes, which keeps at least half of a job's
+    share of the worker for training however many jobs share it: with very many jobs, frames come less often
+    rather than training stopping. Training and drawing are counted in this thread's CPU time, so a draw that
+    other processes interrupt does not count as costly.
     """
-    entry = jobs[key]
+    entries = [jobs[key] for key in keys]
     t0, cpu0 = time.perf_counter(), time.thread_time()
-    if entry["turn"]:  # a running mean of the time between two turns of this job (a round of the worker's jobs)
-        entry["round"] = 0.8 * entry["round"] + 0.2 * (t0 - entry["turn"])
-    entry["turn"] = t0
-    reason = entry["stop"] or entry["job"].advance(t0 + slice_s)
+    for entry in entries:
+        if entry["turn"]:  # a running mean of the time between two turns of this job (a round of the worker's jobs)
+            entry["round"] = 0.8 * entry["round"] + 0.2 * (t0 - entry["turn"])
+        entry["turn"] = t0
+    deadline = t0 + slice_s
+    if len(keys) > 1:
+        reasons = type(entries[0]["job"]).advance_together([e["job"] for e in entries], deadline)
+    else:
+        reasons = [entries[0]["stop"] or entries[0]["job"].advance(deadline)]
     now, cpu1 = time.perf_counter(), time.thread_time()
-    entry["trained"] += cpu1 - cpu0
-    if reason:
-        results.put(("done", key, entry["job"].draw(f"{reason}; press Train to go on"), entry["job"]))
-        del jobs[key]
-    elif now - entry["drawn"] >= frame_s - entry["round"] / 2 and entry["trained"] >= entry["draw_s"]:
-        results.put(("frame", key, entry["job"].draw("training"), None))
-        entry["drawn"], entry["trained"] = time.perf_counter(), 0.0
-        entry["draw_s"] = 0.8 * entry["draw_s"] + 0.2 * (time.thread_time() - cpu1)  # a running mean of a draw's cost
+    for key, entry, reason in zip(keys, entries, reasons):
+        entry["trained"] += cpu1 - cpu0
+        if reason:
+            results.put(("done", key, entry["job"].draw(f"{reason}; press Train to go on"), entry["job"]))
+            del jobs[key]
+        elif now - entry["drawn"] >= frame_s - entry["round"] / 2 and entry["trained"] >= entry["draw_s"]:
+            cpu = time.thread_time()
+            results.put(("frame", key, entry["job"].draw("training"), None))
+            entry["drawn"], entry["trained"] = time.perf_counter(), 0.0
+            entry["draw_s"] = 0.8 * entry["draw_s"] + 0.2 * (time.thread_time() - cpu)  # a draw's cost, a running mean
 
 
 def _command(jobs: dict[int, dict], cmd: tuple, results: mp.Queue) -> None:
@@ -100,7 +132,7 @@ def _command(jobs: dict[int, dict], cmd: tuple, results: mp.Queue) -> None:
 class Pool:
     """Worker processes that train jobs fairly; `run(job, stop)` streams a job's frames to the web process."""
 
-    def __init__(self, processes: int = 2, slice_s: float = 0.002, frame_s: float = 0.075,
+    def __init__(self, processes: int = 2, slice_s: float = 0.002, frame_s: float = 0.070,
                  preload: tuple[str, ...] = ("dlf.explore.universality",)):
         ctx = mp.get_context("spawn")  # a fresh interpreter: never fork a process that runs threads
         self.results: mp.Queue = ctx.Queue()
@@ -110,6 +142,7 @@ class Pool:
         for p in self.procs:
             p.start()
         self.load = [0] * processes
+        self.kinds = [Counter() for _ in range(processes)]  # each worker's jobs by group
         self.inbox: dict[int, queue.Queue] = {}
         self.lock = threading.Lock()
         self.keys = itertools.count(1)
@@ -137,9 +170,11 @@ class Pool:
         holds (a whole figure that the patches after it change): it is passed on before the newer one.
         """
         key, box = next(self.keys), queue.Queue()
-        with self.lock:
-            worker = min(range(len(self.procs)), key=lambda i: self.load[i])
+        group = getattr(job, "group", lambda: None)()
+        with self.lock:  # the worker with the fewest jobs; of those, one that trains jobs of this group
+            worker = min(range(len(self.procs)), key=lambda i: (self.load[i], -self.kinds[i][group]))
             self.load[worker] += 1
+            self.kinds[worker][group] += 1
             self.inbox[key] = box
         commands = self.commands[worker]
         commands.put(("start", key, job))
@@ -172,6 +207,7 @@ class Pool:
                 commands.put(("stop", key, None))
             with self.lock:
                 self.load[worker] -= 1
+                self.kinds[worker][group] -= 1
                 self.inbox.pop(key, None)
 
     def close(self) -> None:
