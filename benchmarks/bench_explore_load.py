@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_explore_load.py                     # 20 sessions train for 10 s, width 16
     .venv/bin/python benchmarks/bench_explore_load.py --mixed             # ... widths 16 to 35: no two networks alike
+    .venv/bin/python benchmarks/bench_explore_load.py --page classify     # ... Classification's Train (its defaults)
     .venv/bin/python benchmarks/bench_explore_load.py --mode drag         # 20 sessions drag the neuron's w1 slider
     .venv/bin/python benchmarks/bench_explore_load.py --mode gallery --runs DIR   # ... a trained VAE's z1 slider
     .venv/bin/python benchmarks/bench_explore_load.py --sessions 5 --seconds 5 --width 64
@@ -102,10 +103,15 @@ def width_of(index: int, args: argparse.Namespace) -> int:
     return args.width + index if args.mixed else args.width
 
 
-def open_page(tab: Tab, width: int) -> None:
+def settings(index: int, args: argparse.Namespace) -> dict[str, int]:
+    """The values a session sends with its presses: the Universality width; Classification's defaults."""
+    return {"universality-width": width_of(index, args)} if args.page == "universality" else {}
+
+
+def open_page(tab: Tab, page: str, values: dict) -> None:
     """What a browser's page load does before anyone presses a button: its first event creates the session's state
     on the server (gradio copies the app's configuration for it, tens of milliseconds), outside the measured time."""
-    for _ in tab.events("universality-reset", "click", {"universality-width": width}):
+    for _ in tab.events(f"{page}-reset", "click", values):
         pass
 
 
@@ -118,12 +124,12 @@ def train_session(s: Session, app: App, args: argparse.Namespace, start: threadi
     """
     tab = Tab(app)
     try:
-        open_page(tab, width_of(s.index, args))
+        open_page(tab, args.page, settings(s.index, args))
         start.wait(timeout=120)
         t0 = time.perf_counter()
         stop_at, stopped = t0 + args.seconds, False
         last = b""
-        answers = tab.events("universality-train", "click", {"universality-width": width_of(s.index, args)})
+        answers = tab.events(f"{args.page}-train", "click", settings(s.index, args))
 
         def frames():
             for kind, line in answers:
@@ -152,7 +158,7 @@ def train_session(s: Session, app: App, args: argparse.Namespace, start: threadi
                     s.errors.append(f"job failed: {line[:150]!r}")
                 break
             if now > stop_at and not stopped:
-                tab.fire("universality-stop", "click")
+                tab.fire(f"{args.page}-stop", "click")
                 stopped = True
             if now > stop_at + 30:
                 s.errors.append("Stop did not end the training within 30 s")
@@ -179,7 +185,7 @@ def drag_session(s: Session, app: App, args: argparse.Namespace, start: threadin
     try:
         token = None
         if args.mode == "gallery":
-            open_page(tab, args.width)
+            open_page(tab, "universality", {"universality-width": args.width})
         else:  # the page load draws the Neuron page, which carries the session's token
             found = TOKEN.search(tab.load())
             token = found.group(1).decode() if found else None
@@ -210,7 +216,7 @@ def drag_session(s: Session, app: App, args: argparse.Namespace, start: threadin
 def warm_up(app: App, args: argparse.Namespace) -> None:
     """Two sessions train for a second and get their figures: both training workers have started and imported
     torch (which takes seconds after the server answers), so the baseline is not charged for it."""
-    warm = {**vars(args), "seconds": 1.0, "width": 4, "mode": "train", "mixed": False}
+    warm = {**vars(args), "seconds": 1.0, "width": 4, "mode": "train", "mixed": False, "page": "universality"}
     run_sessions(2, app, argparse.Namespace(**warm), os.getpid())
 
 
@@ -269,6 +275,8 @@ def main() -> None:
     p.add_argument("--sessions", type=int, default=20, help="concurrent sessions (default: 20)")
     p.add_argument("--seconds", type=float, default=10.0, help="training time per session (default: 10)")
     p.add_argument("--width", type=int, default=16, help="hidden units of every session's network (default: 16)")
+    p.add_argument("--page", choices=("universality", "classify"), default="universality",
+                   help="train: the page whose Train every session presses (classify: Classification, its defaults)")
     p.add_argument("--mixed", action="store_true",
                    help="train: session i uses width + i, so that no two networks train together (the workers "
                         "batch networks of one width and activation); the baseline keeps --width")
@@ -319,6 +327,7 @@ def report(sessions: list[Session], alone: Session | None, args: argparse.Namesp
     if args.mode == "train":
         rates, steps = [s.rate for s in sessions], [s.steps for s in sessions]
         widths = f"widths {args.width} to {args.width + args.sessions - 1}" if args.mixed else f"width {args.width}"
+        widths = widths if args.page == "universality" else "Classification, its defaults"
         print(f"{widths}; updates/s per session: " + " ".join(f"{r:.1f}" for r in rates))
         print(f"min {min(rates):.1f}   median {statistics.median(rates):.1f}   max {max(rates):.1f}   "
               f"all sessions together {sum(rates):.0f} updates/s")
@@ -329,7 +338,7 @@ def report(sessions: list[Session], alone: Session | None, args: argparse.Namesp
         firsts = [s.first for s in sessions]
         print(f"first update after the press: alone {alone.first:.2f} s; together min {min(firsts):.2f} "
               f"median {statistics.median(firsts):.2f} max {max(firsts):.2f} s")
-        result |= {"width": args.width, "mixed": args.mixed, "rates": rates, "steps": steps,
+        result |= {"page": args.page, "width": args.width, "mixed": args.mixed, "rates": rates, "steps": steps,
                    "alone_steps": alone.steps, "firsts": firsts, "alone_rate": alone.rate, "fair_share": share}
     else:
         trips = sorted(t for s in sessions for t in s.trips)
