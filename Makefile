@@ -1,6 +1,6 @@
 # The two commands of the README: `make demo` (set up, then the tour) and `make test` (set up, then the tests).
 # `make demo` installs only what the tour and the explorer need (dlf and its `explore` extra); `make test` adds the
-# test tools (the `dev` extra: pytest, ruff, playwright, gensim, tensorboard). pip shows its progress as it goes.
+# test tools (the `dev` extra: pytest, pytest-xdist, ruff, playwright, gensim, tensorboard). pip shows its progress as it goes.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_CPU := torch==2.13.0
@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	@echo "make: adding the test tools (pytest, ruff, playwright, gensim, tensorboard)"
+	@echo "make: adding the test tools (pytest, pytest-xdist, ruff, playwright, gensim, tensorboard)"
 	$(PY) -m pip install -e ".[dev,explore]"
 	@touch $@
 
@@ -29,11 +29,13 @@ demo: setup
 	$(VENV)/bin/dlf tour
 
 # pytest exits 0 when all passed, 1 on failures, 5 when it collected no test: anything but 0 fails the target.
+# The tests run in TEST_JOBS processes (pytest-xdist): 2 take about 6.5 minutes on two cores, one about 9.
+TEST_JOBS ?= 2
 test: setup-dev
 	@if [ -x $(CHROMIUM) ]; then echo "make: browser tests run with $(CHROMIUM)"; \
 	  else echo "make: browser tests are SKIPPED: no chromium at $(CHROMIUM) (apt-get install chromium, or run" \
 	    "scripts/ci-browser-deps.sh as root)"; fi
-	@$(PY) -m pytest -q; s=$$?; \
+	@$(PY) -m pytest -q -n $(TEST_JOBS); s=$$?; \
 	  if [ $$s -eq 5 ]; then echo "pytest collected no tests (exit 5): failing"; \
 	  elif [ $$s -ne 0 ]; then echo "pytest exit $$s"; fi; exit $$s
 
