@@ -151,6 +151,7 @@ def press(page, button: str) -> None:
 # one test per page ------------------------------------------------------------------------------------------
 def test_neuron_page_redraws_as_the_sliders_move(open_page):
     page = open_page("tab=neuron")
+    wait_data(page, "neuron", "token", "v.length > 0")  # the page's load event has drawn (its figure holds the token)
     fires, formula = data(page, "neuron", "fires"), page.locator("#neuron-formula").inner_text()
     assert "sigmoid(1·x1 - 0.5·x2 + 0.5)" in formula
     slide(page, "neuron-b", -2)
