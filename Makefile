@@ -29,7 +29,7 @@ demo: setup
 	$(VENV)/bin/dlf tour
 
 # pytest exits 0 when all passed, 1 on failures, 5 when it collected no test: anything but 0 fails the target.
-# The tests run in TEST_JOBS processes (pytest-xdist): 2 take about 6.5 minutes on two cores, one about 9.
+# The tests run in TEST_JOBS processes (pytest-xdist): 2 take about 6 minutes on two cores, one about 8.5.
 TEST_JOBS ?= 2
 test: setup-dev
 	@if [ -x $(CHROMIUM) ]; then echo "make: browser tests run with $(CHROMIUM)"; \

@@ -278,8 +278,9 @@ def main() -> None:
     p.add_argument("--page", choices=("universality", "classify"), default="universality",
                    help="train: the page whose Train every session presses (classify: Classification, its defaults)")
     p.add_argument("--mixed", action="store_true",
-                   help="train: session i uses width + i, so that no two networks train together (the workers "
-                        "batch networks of one width and activation); the baseline keeps --width")
+                   help="train: session i uses width + i, so that no two networks are alike and fewer train "
+                        "together (the workers batch networks whose widths round up to the same power of two); "
+                        "the baseline keeps --width")
     p.add_argument("--mode", choices=("train", "drag", "gallery"), default="train",
                    help="train: press Train in every session; drag: move a slider in every session; "
                         "gallery: move a trained VAE's latent slider in every session (needs --runs)")

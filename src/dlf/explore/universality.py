@@ -95,11 +95,11 @@ class TrainJob:
                 job.budget = Budget(job.limits)
         end = min([deadline] + [job.budget.start + job.limits.max_seconds for job in jobs])
         steps_left = min(job.budget.steps_left() for job in jobs)
-        lives = [job.live for job in jobs]
-        if len(jobs) == 1 and jobs[0].optimizer == "lbfgs":
-            took = [lives[0].train(end, steps_left, jobs[0].lr, "lbfgs")]
+        if len(jobs) == 1:  # LiveFit.train: adam and sgd by train_together too, lbfgs by torch's
+            took = [jobs[0].live.train(end, steps_left, jobs[0].lr, jobs[0].optimizer)]
         else:
-            took = train_together(lives, end, steps_left, [job.lr for job in jobs], jobs[0].optimizer)
+            took = train_together([job.live for job in jobs], end, steps_left, [job.lr for job in jobs],
+                                  jobs[0].optimizer)
         reasons = []
         for job, n in zip(jobs, took):
             if n < 0:

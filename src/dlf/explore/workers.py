@@ -7,10 +7,11 @@ passes frames on. Each worker keeps its jobs in a round: every job in turn train
 longer when there are few, so that a round lasts at least frame_s / 8), and draws its figure at the turn
 nearest to `frame_s` (70 ms: about 14 frames a second, what a page shows) after its last one, once it has
 trained at least as long as a draw takes, so each of n jobs on a worker gets 1/n of it, at least half of that
-for training, whatever the others do. Jobs of the same kind (`job.group()`: a classroom's networks of one width
-and activation) take their turn together, one slice for all, and train in one batched step, which costs about
-twice a single one for ten networks: so each gets far more than 1/n of what it would get alone. A new job goes
-to the worker with the fewest jobs, and of those to one that has jobs of its group.
+for training, whatever the others do. Jobs of the same kind (`job.group()`: a classroom's networks of one
+activation and optimiser, widths rounded up to a power of two) take their turn together, one slice for all,
+and train in one batched step, which costs about twice a single one for ten networks: so each gets far more
+than 1/n of what it would get alone. A new job goes to the worker with the fewest jobs, and of those to one
+that has jobs of its group.
 
     pool = Pool(processes=2)                  # at server start
     for frame, done in pool.run(job, stopped):  # job: advance(deadline), draw(note), tune(**settings)
@@ -64,11 +65,16 @@ def _worker(commands: mp.Queue, results: mp.Queue, slice_s: float, frame_s: floa
         _round(jobs, results, slice_s, frame_s)
 
 
+def _group_of(job: Any) -> object:
+    """The job's `group()`, or None for a job that always trains alone (it has none, or says None)."""
+    return job.group() if hasattr(job, "group") else None
+
+
 def _groups(jobs: dict[int, dict]) -> list[list[int]]:
     """The keys of the jobs, in lists of those that train together (the same `group()`, not None) and alone."""
     groups: dict[object, list[int]] = {}
     for key, entry in jobs.items():
-        group = None if entry["stop"] else getattr(entry["job"], "group", lambda: None)()
+        group = None if entry["stop"] else _group_of(entry["job"])
         groups.setdefault(("alone", key) if group is None else group, []).append(key)
     return list(groups.values())
 
@@ -170,7 +176,7 @@ class Pool:
         holds (a whole figure that the patches after it change): it is passed on before the newer one.
         """
         key, box = next(self.keys), queue.Queue()
-        group = getattr(job, "group", lambda: None)()
+        group = _group_of(job)
         with self.lock:  # the worker with the fewest jobs; of those, one that trains jobs of this group
             worker = min(range(len(self.procs)), key=lambda i: (self.load[i], -self.kinds[i][group]))
             self.load[worker] += 1
