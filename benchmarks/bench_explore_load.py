@@ -11,7 +11,8 @@ It starts `python -m dlf explore` on 127.0.0.1 at a free port in a child process
 the browser's protocol (dlf.explore.loadclient: gradio's queue, each session its own hash, like a browser tab;
 and the explorer's own routes, dlf.explore.stream, as the pages' scripts use them).
 
-- train: first one session alone presses Train on the Universality page for T seconds (the baseline), then all N
+- train: first one session alone presses Train on the Universality page (or Classification's, --page classify)
+  for T seconds (the baseline), then all N
   press Train at once and count the figure updates they receive during T seconds, then press Stop. As the page
   does, a session follows its press's stream (Server-Sent Events) and reads gradio's last answer. It reports
   the updates per second each session saw (a whole figure, or a patch that the page draws: what the browser
@@ -240,13 +241,14 @@ def run_sessions(n: int, app: App, args: argparse.Namespace, pid: int
 def figure_cost(repeats: int = 100) -> dict[str, float]:
     """CPU milliseconds (this thread's, so other processes' load does not count) to make one update, in-process:
     a Universality training frame as a patch and as the whole figure (width 16, after 600 steps), a Neuron
-    redraw (the whole figure, as a link or a first draw makes it) and a Neuron drag's answer (the compact data
-    that the page paints). One torch thread, as the server and its workers compute."""
+    redraw (the whole figure, as a link or a first draw makes it), a Neuron drag's answer (the compact data
+    that the page paints) and a Classification training frame as a patch and as the whole figure (its defaults,
+    after 600 steps). One torch thread, as the server and its workers compute."""
     import math
 
     import torch
 
-    from dlf.explore import neuron, unifig, universality
+    from dlf.explore import classfig, classify, neuron, unifig, universality
     from dlf.explore.session import Limits
 
     torch.set_num_threads(1)
@@ -255,9 +257,15 @@ def figure_cost(repeats: int = 100) -> dict[str, float]:
     state.live.train(math.inf, 600, 0.01, "adam")
     sent: dict = {}
     unifig.live_frame(state, "training", sent)  # the whole figure first; the frames after it are patches
+    cstate, csent = classify.CState(), {}
+    classify.reset(cstate, {f.name: f.default for f in classify.FIELDS})
+    classify._train([cstate.live], [cstate.tune], math.inf, 600)
+    classfig.live_frame(cstate, "training", csent)
     settings = {f.name: f.default for f in neuron.FIELDS}
     jobs = {"universality patch": lambda: unifig.live_frame(state, "training", sent),
             "universality whole figure": lambda: unifig.render(state, "training"),
+            "classification patch": lambda: classfig.live_frame(cstate, "training", csent),
+            "classification whole figure": lambda: classfig.render(cstate, "training"),
             "neuron redraw": lambda: neuron.render(settings),
             "neuron drag answer": lambda: neuron.compact({k: str(v) for k, v in settings.items()}, "token")}
     out = {}

@@ -361,7 +361,8 @@ def test_classification_trains_and_a_bad_layer_spec_is_refused():
     v = {f.name: f.default for f in classify.FIELDS} | {"dataset": "xor", "features": ["x1", "x2", "x1*x2"]}
     state = classify.CState()
     out = list(classify.train_frames(state, v, Limits(max_steps=400)))
-    assert state.net.steps >= 400 and state.train_curve.values[-1] < 0.7 * state.train_curve.values[0]
+    curve = state.live.train_curve
+    assert state.net.steps >= 400 and curve.values[-1] < 0.7 * curve.values[0]
     assert "step limit" in out[-1][1]
     net = state.net
     fig, text = classify.reset(state, v | {"hidden": "4, 99"})
@@ -394,12 +395,131 @@ def test_regression_and_discretised_output_on_the_classification_page():
                                                        "lr": 0.03, "l1": 0.001}
     state = classify.CState()
     list(classify.train_frames(state, v, Limits(max_steps=300)))
-    assert state.net.regression and state.train_curve.values[-1] < 0.05 * state.train_curve.values[0]
+    curve = state.live.train_curve
+    assert state.net.regression and curve.values[-1] < 0.05 * curve.values[0]
     fig, text = classify.render(state, "")
     assert "mean squared error" in fig and "accuracy" not in text
     smooth = classify.shade(np.array([-0.2, 0.0, 0.7]))
     sharp = classify.shade(np.array([-0.2, 0.0, 0.7]), discrete=True)
     assert len({tuple(c) for c in sharp.tolist()}) == 2 and len({tuple(c) for c in smooth.tolist()}) == 3
+
+
+def _playground(dataset: str = "circle", seed: int = 0, train_pct: float = 0.5, hidden=(4, 2)):
+    from dlf.fundamentals import playground as pg
+
+    x, y = pg.make_dataset(dataset, 400, 0.1, torch.Generator().manual_seed(seed))
+    return pg.Playground(pg.split(x, y, train_pct), ("x1", "x2"), hidden, "tanh", seed=seed,
+                         regression=dataset in pg.REGRESSION)
+
+
+@pytest.mark.parametrize("dataset", ["circle", "multi-gauss"])
+def test_live_playground_training_takes_the_same_steps_as_playground_train(dataset):
+    from dlf.explore.playfit import LivePlay, train_together
+
+    done, live = _playground(dataset), LivePlay(_playground(dataset))
+    done.train(3, 0.1, 0.01, 7, l1=0.003)  # gradient_descent: 3 epochs of 29 batches, the last of 4 points
+    assert train_together([live], math.inf, 3 * 29, [0.1], [0.01], [0.003], 7) == [3 * 29]
+    assert live.net.epochs == 3 and live.net.steps == done.steps == 87
+    for a, b in zip(done.params, live.net.params, strict=True):
+        assert torch.allclose(a, b, rtol=0, atol=1e-12)  # the same batches in the same order, the same updates
+
+
+def test_playground_networks_trained_together_match_each_trained_alone():
+    from dlf.explore.playfit import LivePlay, train_together
+
+    runs = [(0, 0.5, 0.1, 0.0, 0.001), (1, 0.3, 0.03, 0.01, 0.0), (2, 0.9, 0.3, 0.0, 0.0)]  # seed, split, lr, l2, l1
+    together = [LivePlay(_playground(seed=r[0], train_pct=r[1])) for r in runs]
+    took = train_together(together, math.inf, 100, *zip(*[r[2:] for r in runs]), 10)
+    assert took == [100] * 3 and [t.net.epochs for t in together] == [5, 8, 2]  # 200, 120, 360 training points
+    for (seed, pct, lr, l2, l1), t in zip(runs, together):
+        alone = LivePlay(_playground(seed=seed, train_pct=pct))
+        train_together([alone], math.inf, 100, [lr], [l2], [l1], 10)
+        for a, b in zip(alone.net.params, t.net.params, strict=True):
+            assert torch.allclose(a, b, rtol=0, atol=1e-12)
+        assert alone.train_curve.values == pytest.approx(t.train_curve.values, abs=1e-12)
+    with pytest.raises(ValueError, match="same layer widths"):
+        train_together([LivePlay(_playground()), LivePlay(_playground(hidden=(3,)))], math.inf, 1,
+                       [0.1] * 2, [0.0] * 2, [0.0] * 2, 10)
+
+
+def _bmp_pixels(uri: str) -> np.ndarray:
+    import base64
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGB"))
+
+
+@pytest.mark.parametrize("dataset", ["xor", "plane"])
+def test_a_classification_frame_is_a_patch_that_paints_what_the_whole_figure_draws(dataset):
+    import base64
+    import json
+    import re
+
+    from dlf.explore import classfig, netdraw
+
+    v = {f.name: f.default for f in classify.FIELDS} | {"dataset": dataset, "hidden": "5, 3"}
+    state = classify.CState()
+    classify.reset(state, v)
+    classify._train([state.live], [state.tune], math.inf, 150)  # past the first steps, where the axes grow fast
+    sent: dict = {}
+    first, _ = classfig.live_frame(state, "training", sent)
+    assert first.startswith("<svg") and sent["layout"] in first  # the first frame is the whole figure
+    classify._train([state.live], [state.tune], math.inf, 3)
+    frame, status = classfig.live_frame(state, "training", sent)
+    whole, whole_status = classfig.render(state, "training")
+    assert frame.startswith("{") and len(frame) < len(whole) / 3 and status == whole_status
+    patched, p = _apply_patch(first, frame), json.loads(frame)
+    for sel in (".train-loss", ".test-loss"):  # the loss curves where the whole figure draws them
+        find = f'<path d="([^"]*)"[^>]*class="{sel[1:]}"'
+        assert re.search(find, patched)[1] == re.search(find, whole)[1]
+    assert re.search('data-step="([^"]*)"', patched)[1] == re.search('data-step="([^"]*)"', whole)[1]
+    for sel, name, values in p["attrs"]:  # each weight's colour, width and value; the boundary
+        tag = sel[1:]
+        shown = re.findall(f'<[a-z]+ class="{tag}"[^>]*? {name}="([^"]*)"', whole)
+        assert shown == [str(x) for x in values] and shown, (sel, name)
+    assert [a[0] for a in p["attrs"]].count(".boundary") == (dataset == "xor")
+    lut = np.frombuffer(base64.b64decode(p["luts"]["shade"]), np.uint8).reshape(-1, 3)
+    for sel, i, w, h, key, b64 in p["images"]:  # painted from colour indices: the whole figure's pixels
+        painted = lut[np.frombuffer(base64.b64decode(b64), np.uint8)].reshape(-1, h, w, 3)
+        uris = re.findall(f'<image href="([^"]+)"[^>]*class="{sel[1:]}"' if sel == ".boundary-image"
+                          else f'<image class="{sel[1:]}" href="([^"]+)"', whole)
+        assert len(uris) == len(painted) and i == 0
+        for uri, px in zip(uris, painted):
+            assert np.array_equal(_bmp_pixels(uri), px), sel
+    assert len(p["images"][0]) and np.array_equal(lut, netdraw.SHADE_LUT)
+    last, _ = classfig.live_frame(state, "stopped; press Train to go on", sent)
+    assert last.startswith("<svg")  # the last frame of a press is whole
+    classify._train([state.live], [state.tune], math.inf, 2000)  # the step axis grows: a whole figure again
+    assert classfig.live_frame(state, "training", sent)[0].startswith("<svg")
+
+
+def test_classification_trains_in_a_worker_and_a_step_after_stop_keeps_its_network():
+    from dlf.explore import workers
+
+    v = {f.name: f.default for f in classify.FIELDS} | {"hidden": "3"}
+    pool = workers.Pool(processes=1, preload=("dlf.explore.classify",))
+    try:
+        state = classify.CState()
+        classify.reset(state, v)
+        frames = classify.train_frames(state, v, Limits(max_steps=3000), pool=pool)
+        out = list(frames)
+        assert "step limit" in out[-1][1] and state.net.steps == 3000  # the trained network came back
+        assert any(f[0] and f[0].startswith("{") for f in out)  # patches between whole figures
+        shown: list = []  # as the page's stream does: a thread takes the frames of a press of Train
+        press = threading.Thread(target=lambda: shown.extend(classify.train_frames(state, v, Limits(), pool=pool)))
+        press.start()
+        deadline = time.monotonic() + 30
+        while len(shown) < 3 and time.monotonic() < deadline:  # training in the worker
+            time.sleep(0.02)
+        _, text = classify.step(state, v)  # stops it, takes its network back, steps once
+        steps = state.net.steps
+        press.join(timeout=30)
+        assert "one step" in text and steps > 3001 and "stopped" in shown[-1][1]
+        assert state.net.steps == steps  # the press that ended did not bring its network back over the stepped one
+    finally:
+        pool.close()
 
 
 # the command line -------------------------------------------------------------------------------------------

@@ -291,7 +291,7 @@ def test_backprop_page_steps_through_forward_and_backward_then_updates(open_page
 def test_classification_shows_every_unit_and_edits_the_network_like_tensorflow_playground(open_page):
     page = open_page("tab=classify&hidden=4,2")
     wait_data(page, "classify", "hidden", "v == '4,2'")
-    assert page.locator("#classify-fig image.neurons").count() == 1
+    assert page.locator("#classify-fig image.tile").count() == 2 + 4 + 2 + 1  # the inputs, every unit, the output
     assert page.locator("#classify-fig .weight").count() == 2 * 4 + 4 * 2 + 2
     page.locator('#classify-fig .neuron-button[data-cmd="n+ 1"]').dispatch_event("click")  # + over layer 1
     wait_data(page, "classify", "hidden", "v == '5,2'")
@@ -339,31 +339,34 @@ def test_train_after_a_least_squares_fit_never_makes_it_worse(open_page):
     assert "updates/s" not in status(page, "universality")  # the rate goes when training stops
 
 
-def test_a_session_keeps_its_fair_share_of_training_beside_others(open_page, server):
+@pytest.mark.parametrize("tab", ["universality", "classify"])
+def test_a_session_keeps_its_fair_share_of_training_beside_others(open_page, server, tab):
     """Five other sessions train at once (through the browser's protocol); this tab still makes progress."""
-    def steps_in(page, seconds: float) -> int:
-        start = int(data(page, "universality", "step"))
-        page.click("#universality-train")
-        time.sleep(seconds)
-        press(page, "#universality-stop")
-        page.wait_for_function("() => document.querySelector('#universality-status').innerText.includes('stopped')")
-        return int(data(page, "universality", "step")) - start
+    settings, query = ({"universality-width": 16}, "width=16") if tab == "universality" else ({}, "hidden=4,2")
 
-    page = open_page("tab=universality&width=16")
-    wait_data(page, "universality", "width", "v == '16'")
+    def steps_in(page, seconds: float) -> int:
+        start = int(data(page, tab, "step"))
+        page.click(f"#{tab}-train")
+        time.sleep(seconds)
+        press(page, f"#{tab}-stop")
+        page.wait_for_function(f"() => document.querySelector('#{tab}-status').innerText.includes('stopped')")
+        return int(data(page, tab, "step")) - start
+
+    page = open_page(f"tab={tab}&{query}")
+    wait_data(page, tab, "step", "v == '0'")
     alone = steps_in(page, 2.0)
     stop = threading.Event()
 
     def other() -> None:  # as a page does: follow the press's stream, then read gradio's last answer
-        tab, stopped = Session(App(server)), False
-        for kind, line in tab.events("universality-train", "click", {"universality-width": 16}):
+        session, stopped = Session(App(server)), False
+        for kind, line in session.events(f"{tab}-train", "click", settings):
             path = STREAM.search(line[:400]) if kind == "frame" else None
-            for _ in tab.stream(path.group(0).decode()) if path else ():
+            for _ in session.stream(path.group(0).decode()) if path else ():
                 if stop.is_set() and not stopped:
-                    tab.fire("universality-stop", "click")
+                    session.fire(f"{tab}-stop", "click")
                     stopped = True
             if stop.is_set() and not stopped:
-                tab.fire("universality-stop", "click")
+                session.fire(f"{tab}-stop", "click")
                 stopped = True
             if kind != "frame":
                 break
@@ -378,7 +381,8 @@ def test_a_session_keeps_its_fair_share_of_training_beside_others(open_page, ser
         stop.set()
         for t in threads:
             t.join(timeout=30)
-    print(f"\nfair share: {alone} steps alone, {shared} beside 5 others training ({shared / max(alone, 1):.2f})")
+    print(f"\n{tab} fair share: {alone} steps alone, {shared} beside 5 others training "
+          f"({shared / max(alone, 1):.2f})")
     # A fair share is 1/6. Allow a third of it (0.056 of alone) for a noisy 2-core machine: that still tells a
     # fair scheduler from the starving one it replaced, where a session beside others kept 0.01-0.02 of its rate.
     assert shared >= alone / 6 / 3

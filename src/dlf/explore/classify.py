@@ -10,22 +10,22 @@ The data sets, features, network, loss and training are dlf.fundamentals.playgro
 
 from __future__ import annotations
 
-import time
+import math
 
-import numpy as np
 import torch
 
 from dlf.errors import DlfError
-from dlf.explore import svg
-from dlf.explore.netdraw import CLASS_COLORS, CLICK_JS, EXTENT, NET_LEFT, network_svg, plane_grid, shade, signed
-from dlf.explore.session import Curve, Limits, PageState, frames
+from dlf.explore import stream
+from dlf.explore.classfig import live_frame, render
+from dlf.explore.netdraw import CLICK_JS, shade  # noqa: F401 - shade: the page's colours, for tests and docs
+from dlf.explore.playfit import LivePlay, train_together
+from dlf.explore.session import KEEP, Budget, Limits, PageState, frames, pool_frames
 from dlf.explore.share import Field
 from dlf.fundamentals import playground as pg
 
 TAB = "classify"
 TITLE = "Classification"
 N_POINTS = 400
-GRID = 64  # output heatmap
 REGS = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
 FIELDS = (
@@ -47,13 +47,18 @@ FIELDS = (
 DATA_KEYS = ("dataset", "noise", "train_pct", "seed")
 NET_KEYS = ("features", "hidden", "activation")
 TUNE_KEYS = ("lr", "l1", "l2", "batch", "discretize")
+
+
 class CState(PageState):
     def __init__(self) -> None:
         super().__init__()
-        self.net: pg.Playground | None = None
+        self.live: LivePlay | None = None
         self.key: tuple = ()
-        self.train_curve, self.test_curve = Curve(), Curve()
         self.tune = {"lr": 0.1, "l1": 0.0, "l2": 0.0, "batch": 10, "discretize": False}
+
+    @property
+    def net(self) -> pg.Playground | None:
+        return self.live.net if self.live is not None else None
 
 
 def _key(v: dict) -> tuple:
@@ -62,77 +67,79 @@ def _key(v: dict) -> tuple:
 
 def ensure_net(state: CState, v: dict) -> None:
     """Give the session a network for these settings: a new one when the data or the architecture changed."""
-    if state.net is not None and _key(v) == state.key:
+    if state.live is not None and _key(v) == state.key:
         return
     x, y = pg.make_dataset(v["dataset"], N_POINTS, v["noise"], torch.Generator().manual_seed(v["seed"]))
     data = pg.split(x, y, v["train_pct"] / 100)
-    state.net = pg.Playground(data, v["features"], pg.parse_hidden(v["hidden"]), v["activation"], seed=v["seed"],
-                              regression=v["dataset"] in pg.REGRESSION)
-    state.key = _key(v)
-    state.train_curve, state.test_curve = Curve(), Curve()
-    _record(state)
-
-
-def _record(state: CState) -> None:
-    train, test = state.net.losses()
-    state.train_curve.add(state.net.steps, train)
-    state.test_curve.add(state.net.steps, test)
-
-
-def render(state: CState, note: str = "") -> tuple[str, str]:
-    net = state.net
-    if net is None:
-        return svg.Figure(900, 560, uid="classify-fig").render(), note or "Press **Train**."
-    train, test = state.train_curve.values[-1], state.test_curve.values[-1]
-    discrete = bool(state.tune["discretize"])
-    fig = svg.Figure(900, 560, uid="classify-fig", data={
-        "epoch": net.epochs, "step": net.steps, "train-loss": f"{train:.6g}", "test-loss": f"{test:.6g}",
-        "hidden": ",".join(map(str, net.sizes[1:-1])), "discretize": int(discrete), "weights": len(net.sizes) - 1})
-    fig.text(NET_LEFT, 14, "features → hidden layers → output; hover a weight to read it, click it to edit it",
-             size=11)
-    fig.extra.append('<text class="hover-readout" x="330" y="14" font-size="11" fill="#333"></text>')
-    fig.extra.append(network_svg(net, discrete))
-    xs, points = plane_grid(GRID)
-    out = signed(net.probability(points), net.regression).reshape(GRID, GRID)
-    ax = fig.panel(560, 30, 320, 320, (-EXTENT, EXTENT), (-EXTENT, EXTENT), grid=False,
-                   title="output; filled: training, ringed: test points")
-    ax.image(shade(out, discrete), cls="boundary-image")
-    if not net.regression:
-        ax.contour(xs, xs[::-1], out, [0.0], color="black", width=1.5, cls="boundary")
-    d = net.data
-    for x, y, stroke in ((d.x_train, d.y_train, "white"), (d.x_test, d.y_test, "black")):
-        vals = y.numpy() if net.regression else 2 * y.numpy() - 1
-        if net.regression:
-            cols = ["#{:02x}{:02x}{:02x}".format(*c) for c in shade(vals).tolist()]
-        else:
-            cols = [CLASS_COLORS[int(c > 0)] for c in vals.tolist()]
-        ax.points(x[:, 0].numpy(), x[:, 1].numpy(), colors=cols, r=3.2, stroke=stroke)
-    steps = np.array(state.train_curve.steps, dtype=float)
-    both = np.array(state.train_curve.values + state.test_curve.values)
-    curve = fig.panel(560, 400, 320, 130, (0, max(net.steps, 1)), (0, max(float(np.nanmax(both)) * 1.1, 0.1)),
-                      xlabel="step", title="loss (" + ("mean squared error)" if net.regression else "cross-entropy)"))
-    curve.line(steps, np.array(state.train_curve.values), color=svg.BLUE, width=2, cls="train-loss")
-    curve.line(steps, np.array(state.test_curve.values), color=svg.RED, width=2, dash="5 3", cls="test-loss")
-    curve.legend([("training", svg.BLUE), ("test", svg.RED)], dash={"test": "5 3"})
-    return fig.render(), _status(state, train, test, note)
-
-
-def _status(state: CState, train: float, test: float, note: str) -> str:
-    net = state.net
-    rate = state.rate.per_second() if note == "training" else 0.0  # the rate only while training runs
-    acc = net.accuracy()
-    parts = [f"epoch **{net.epochs}**", f"step {net.steps:,}", f"training loss **{train:.4f}**",
-             f"test loss **{test:.4f}**",
-             "" if net.regression else f"accuracy {100 * acc[0]:.0f}% / {100 * acc[1]:.0f}% (train / test)",
-             f"{rate:.1f} updates/s" if rate else "", note]
-    return " · ".join(p for p in parts if p)
+    net = pg.Playground(data, v["features"], pg.parse_hidden(v["hidden"]), v["activation"], seed=v["seed"],
+                        regression=v["dataset"] in pg.REGRESSION)
+    state.live, state.key = LivePlay(net), _key(v)
 
 
 def _tune(state: CState, v: dict) -> None:
     state.tune = {k: v[k] for k in TUNE_KEYS}
 
 
-def train_frames(state: CState, v: dict, limits: Limits):
+def _train(lives: list[LivePlay], tunes: list[dict], deadline: float, steps_left: int) -> list[int]:
+    """playfit.train_together with each network's own learning rate and penalties (one batch size for all)."""
+    return train_together(lives, deadline, steps_left, [float(t["lr"]) for t in tunes],
+                          [float(t["l2"]) for t in tunes], [float(t["l1"]) for t in tunes], int(tunes[0]["batch"]))
+
+
+class ClassifyJob:
+    """One press of Train as a worker process runs it (dlf.explore.workers): its network, settings and budget."""
+
+    def __init__(self, state: CState, limits: Limits):
+        self.live, self.settings, self.key = state.live, dict(state.tune), state.key
+        self.limits, self.budget, self._view, self._sent = limits, None, None, {}
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_view": None}
+
+    def tune(self, **settings) -> None:
+        self.settings.update(settings)
+
+    def group(self) -> tuple:
+        """Jobs of one group train together (playfit.train_together): networks of one shape and batch size."""
+        return self.live.shape(), int(self.settings["batch"])
+
+    def advance(self, deadline: float) -> str:
+        """Train until `deadline` (perf_counter time); '' while the press may go on, else why it ended."""
+        return ClassifyJob.advance_together([self], deadline)[0]
+
+    @staticmethod
+    def advance_together(jobs: list[ClassifyJob], deadline: float) -> list[str]:
+        for job in jobs:
+            if job.budget is None:
+                job.budget = Budget(job.limits)
+        end = min([deadline] + [job.budget.start + job.limits.max_seconds for job in jobs])
+        took = _train([job.live for job in jobs], [job.settings for job in jobs], end,
+                      min(job.budget.steps_left() for job in jobs))
+        reasons = []
+        for job, n in zip(jobs, took):
+            if n < 0:
+                reasons.append("diverged")
+            else:
+                job.budget.steps += n
+                reasons.append(job.budget.exhausted())
+        return reasons
+
+    def draw(self, note: str) -> tuple[str, str]:
+        if self._view is None:
+            self._view = CState()
+        view = self._view
+        view.live, view.tune, view.key = self.live, self.settings, self.key
+        if note == "training":
+            view.rate.tick()
+        return live_frame(view, note, self._sent)  # a patch of the figure shown, or the whole figure
+
+
+def train_frames(state: CState, v: dict, limits: Limits, pool=None, session: str | None = None):
+    """The frames of one press of Train: in this thread, or in a worker process of `pool` (dlf.explore.workers).
+
+    With a pool, gradio session `session` and the stream routes served, the frames go by the press's own stream
+    (dlf.explore.stream.streamed), as the Universality page's do.
+    """
     _tune(state, v)
     try:
         with state.lock:
@@ -140,17 +147,15 @@ def train_frames(state: CState, v: dict, limits: Limits):
     except DlfError as exc:
         yield render(state, f"⚠ {exc}")
         return
+    if pool is not None and session is not None and stream.attached():
+        yield from stream.streamed(state, lambda abandoned: _pool_frames(state, limits, pool, abandoned), session)
+        return
+    if pool is not None:
+        yield from (frame for frame, _ in _pool_frames(state, limits, pool))
+        return
 
     def train(deadline: float, steps_left: int) -> int:
-        before, t = state.net.steps, state.tune
-        while True:  # whole epochs: a few milliseconds each for 400 points
-            state.net.train(1, float(t["lr"]), float(t["l2"]), int(t["batch"]), l1=float(t["l1"]))
-            if state.net.diverged:
-                return -1
-            if time.perf_counter() >= deadline or state.net.steps - before >= steps_left:
-                break
-        _record(state)
-        return state.net.steps - before
+        return _train([state.live], [state.tune], deadline, steps_left)[0]
 
     def draw(reason: str) -> tuple[str, str]:
         with state.lock:
@@ -159,33 +164,58 @@ def train_frames(state: CState, v: dict, limits: Limits):
     yield from frames(state, limits, train, draw)
 
 
+def _pool_frames(state: CState, limits: Limits, pool, abandoned=lambda: False):
+    def poll() -> dict | None:
+        if not state.tuned:
+            return None
+        state.tuned = False
+        return dict(state.tune)
+
+    def adopt(done: ClassifyJob) -> None:
+        state.live = done.live
+
+    return pool_frames(state, lambda: ClassifyJob(state, limits), adopt, pool, poll, abandoned)
+
+
+def _halt(state: CState) -> None:
+    """Stop the session's training; a worker that holds its network hands it back first."""
+    state.stop.set()
+    state.idle.wait(5.0)
+
+
+def _changed(state: CState) -> None:
+    """The network changed by hand (under the lock): a press of Train that ends now does not bring back its own."""
+    state.version, state.final = state.version + 1, None
+
+
 def reset(state: CState, v: dict) -> tuple[str, str]:
     """A fresh network for the settings; a bad setting keeps the network (and so the figure) as it was."""
-    state.stop.set()
+    _halt(state)
     _tune(state, v)
     with state.lock:
-        before = state.net, state.key, state.train_curve, state.test_curve
-        state.net, state.key = None, ()
+        before = state.live, state.key
+        state.live, state.key = None, ()
         try:
             ensure_net(state, v)
         except DlfError as exc:
-            state.net, state.key, state.train_curve, state.test_curve = before
+            state.live, state.key = before
             return render(state, f"⚠ {exc}")
+        _changed(state)
         return render(state, "ready: press Train or Step")
 
 
 def step(state: CState, v: dict) -> tuple[str, str]:
-    """One gradient step on one batch (the session's training, if running, stops first)."""
-    state.stop.set()
+    """One gradient step on the next mini-batch (the session's training, if running, stops first)."""
+    _halt(state)
     _tune(state, v)
     with state.lock:
         try:
             ensure_net(state, v)
-            t = state.tune
-            state.net.step(float(t["lr"]), float(t["l2"]), int(t["batch"]), l1=float(t["l1"]))
+            if _train([state.live], [state.tune], math.inf, 1)[0] < 0:
+                return render(state, "diverged: lower the learning rate and press Reset")
         except DlfError as exc:
             return render(state, f"⚠ {exc}")
-        _record(state)
+        _changed(state)
         return render(state, "one step taken")
 
 
@@ -204,6 +234,7 @@ def resize(hidden: str, cmd: str) -> str:
 
 def set_weight(state: CState, v: dict, where: str, value: float | None) -> tuple[str, str]:
     """Set the weight named 'layer to from' (as a click on it fills in) to `value`, and redraw."""
+    _halt(state)
     with state.lock:
         try:
             ensure_net(state, v)
@@ -216,14 +247,15 @@ def set_weight(state: CState, v: dict, where: str, value: float | None) -> tuple
             state.net.set_weight(layer, to, frm, float(value))
         except DlfError as exc:
             return render(state, f"⚠ {exc}")
-        _record(state)
+        state.live.record()
+        _changed(state)
         return render(state, f"weight set to {float(value):g}")
 
 
 def build(limits: Limits) -> dict:
     import gradio as gr
 
-    from dlf.explore import widgets
+    from dlf.explore import widgets, workers
 
     state = gr.State(CState)
     with gr.Row():
@@ -233,6 +265,8 @@ def build(limits: Limits) -> dict:
                 stop_b = gr.Button("Stop", elem_id=f"{TAB}-stop", min_width=70)
                 step_b = gr.Button("Step", elem_id=f"{TAB}-step", min_width=70)
                 reset_b = gr.Button("Reset", elem_id=f"{TAB}-reset", min_width=70)
+            # pressed by the figure's script when a training stream ends: the last figure and status from gradio
+            finish_b = gr.Button("finish", elem_id=f"{TAB}-finish", visible="hidden")
             comps = widgets.controls(TAB, FIELDS)
             with gr.Row():
                 layer_add = gr.Button("+ layer", size="sm", elem_id=f"{TAB}-layer-add", min_width=60)
@@ -244,7 +278,7 @@ def build(limits: Limits) -> dict:
             weight_b = gr.Button("Set weight", size="sm", elem_id=f"{TAB}-weight-set")
         with gr.Column(scale=3):
             status = widgets.status_box(TAB)
-            fig = gr.HTML(elem_id=f"{TAB}-plot", js_on_load=CLICK_JS)
+            fig = widgets.live_plot(TAB, CLICK_JS)  # training frames patch it in the browser (classfig.live_frame)
     widgets.link_row(TAB, FIELDS, comps)
     by_name = dict(zip((f.name for f in FIELDS), comps))
     inputs, outputs = {state, *comps}, [fig, status]
@@ -252,24 +286,30 @@ def build(limits: Limits) -> dict:
     def values(data: dict) -> dict:
         return widgets.read(FIELDS, comps, data)
 
+    def shown(frame: tuple) -> tuple:
+        return tuple(gr.update() if part is KEEP else part for part in frame)
+
     def on_train(data: dict):
-        yield from train_frames(data[state], values(data), limits)
+        for frame in train_frames(data[state], values(data), limits, workers.current(), stream.session_hash()):
+            yield shown(frame)
 
     def on_resize(data: dict, cmd: str) -> tuple:
         v = values(data)
         try:
             v["hidden"] = resize(v["hidden"], cmd)
         except DlfError as exc:
-            return (*render(data[state], f"⚠ {exc}"), gr.update())
+            return (*shown((KEEP, f"⚠ {exc}")), gr.update())
         return (*reset(data[state], v), v["hidden"])
 
     def on_click(data: dict, evt: gr.EventData) -> tuple:
         cmd = str((evt._data or {}).get("cmd", ""))[:20]
         if cmd.startswith("w "):
-            s, where = data[state], cmd[2:]
+            where = cmd[2:]
             layer, to, frm = map(int, where.split())
-            with s.lock:
-                w = float(s.net.params[2 * (layer - 1)][to, frm]) if s.net else None
+            try:  # the value shown in the page (the network may be training in a worker)
+                w = min(max(float(str((evt._data or {}).get("w", ""))[:30]), -100.0), 100.0)
+            except ValueError:
+                w = None
             note = f"weight from unit {frm + 1} to unit {to + 1} of layer {layer}: edit its value, press Set weight"
             return (gr.update(), note, gr.update(), where, w)
         if cmd[:2] in ("n+", "n-"):
@@ -277,16 +317,23 @@ def build(limits: Limits) -> dict:
         return (gr.update(),) * 5
 
     on_click.__annotations__["evt"] = gr.EventData  # resolved, so that gradio sees where the click data goes
-    def on_tune(data: dict) -> tuple[str, str]:
+
+    def on_tune(data: dict) -> tuple:
         v, s = values(data), data[state]
         _tune(s, v)
+        if not s.idle.is_set():  # a worker trains the network: it takes the settings at its next frame
+            s.tuned = True
+            return gr.update(), gr.update()
         with s.lock:
-            return render(s, "settings changed") if s.net is not None else (gr.update(), gr.update())
+            return render(s, "settings changed") if s.live is not None else (gr.update(), gr.update())
 
     hidden = by_name["hidden"]
-    train_ev = train_b.click(on_train, inputs, outputs, api_visibility="private", concurrency_limit=limits.max_training,
-                             concurrency_id="train", **widgets.QUIET)
+    run = {"concurrency_limit": limits.max_training, "concurrency_id": "train", "api_visibility": "private",
+           **widgets.QUIET}
+    train_ev = train_b.click(on_train, inputs, outputs, **run)
     stop_b.click(lambda s: s.stop.set(), state, None, api_visibility="private", queue=False)
+    finish_b.click(lambda s: shown(stream.finish(s)), state, outputs, queue=False, api_visibility="private",
+                   **widgets.QUIET)
     step_b.click(lambda d: step(d[state], values(d)), inputs, outputs, api_visibility="private", **widgets.QUIET)
     reset_b.click(lambda d: reset(d[state], values(d)), inputs, outputs, api_visibility="private", **widgets.QUIET)
     for button, cmd in ((layer_add, "layer+"), (layer_del, "layer-")):

@@ -47,6 +47,27 @@ function patch(p) {
   for (const [prefix, text] of p.texts) {
     for (const t of fig.querySelectorAll('text')) if (t.textContent.startsWith(prefix)) { t.textContent = text; break; }
   }
+  const luts = {};
+  for (const k in (p.luts || {})) luts[k] = Uint8Array.from(atob(p.luts[k]), (c) => c.charCodeAt(0));
+  for (const [sel, i, w, h, lk, b] of (p.images || [])) {  // colour-table indices, one image of w x h per match
+    const els = fig.querySelectorAll(sel), idx = Uint8Array.from(atob(b), (c) => c.charCodeAt(0));
+    const lut = luts[lk], n = w * h, canvas = document.createElement('canvas');
+    canvas.width = w; canvas.height = h;
+    const ctx = canvas.getContext('2d'), img = ctx.createImageData(w, h);
+    for (let r = 0; r * n < idx.length && i + r < els.length; r++) {
+      for (let j = 0; j < n; j++) {
+        const k = 3 * idx[r * n + j];
+        img.data[4 * j] = lut[k]; img.data[4 * j + 1] = lut[k + 1]; img.data[4 * j + 2] = lut[k + 2];
+        img.data[4 * j + 3] = 255;
+      }
+      ctx.putImageData(img, 0, 0);
+      els[i + r].setAttribute('href', canvas.toDataURL());
+    }
+  }
+  for (const [sel, name, values] of (p.attrs || [])) {  // one value per match of sel, in order
+    const els = fig.querySelectorAll(sel);
+    for (let j = 0; j < values.length && j < els.length; j++) els[j].setAttribute(name, values[j]);
+  }
   for (const k in p.data) fig.setAttribute('data-' + k, p.data[k]);
 }
 const note = element.querySelector('.dlf-live-note');
@@ -83,7 +104,8 @@ watch('value', () => show(props.value));
 A value that is an SVG replaces the figure. A value {"stream": url} makes the page follow a training stream
 (dlf.explore.stream: Server-Sent Events whose data are such values, and "note" events, the status line shown
 under the figure) until it ends or gradio sends the next value. A value that is a patch (JSON, from `patch`)
-updates the figure in place: each path's points, circles, texts and data-* attributes, and only when its
+updates the figure in place: each path's points, circles, texts, images (painted from colour-table indices),
+other attributes and data-* attributes, and only when its
 "layout" is the one the shown figure carries in data-layout (axes, titles and legends stay as drawn). So
 during training the server sends the numbers that change, 16-bit integers in pixels, instead of building the
 whole SVG each frame.
@@ -92,15 +114,23 @@ whole SVG each frame.
 
 def patch(layout: str, data: dict[str, object], xs: dict[str, np.ndarray],
           paths: list[tuple[str, int, str, np.ndarray]], circles: Sequence[tuple[str, float, float]] = (),
-          texts: Sequence[tuple[str, str]] = ()) -> str:
+          texts: Sequence[tuple[str, str]] = (), images: Sequence[tuple[str, int, np.ndarray, str]] = (),
+          attrs: Sequence[tuple[str, str, list]] = (), luts: dict[str, str] | None = None) -> str:
     """A patch for PATCH_JS: paths are (CSS selector, index among its matches, key of its x in `xs`, y).
 
     x and y are in the path's own units (pixels, or tenths of a pixel for a path drawn with digits=1); a y of
-    shape (rows, len(x)) sets the index-th match and those after it, a row each.
+    shape (rows, len(x)) sets the index-th match and those after it, a row each. `images` are (selector, index,
+    pixels, key of its colour table in `luts`): pixels (rows, h, w) of uint8 indices into the table (256 RGB
+    triples at most, base64), painted into the index-th <image> and those after it, a row each. `attrs` are
+    (selector, attribute, values): the j-th match of the selector gets the j-th value.
     """
     return json.dumps({
         "layout": layout, "data": {k.replace("_", "-"): str(v) for k, v in data.items()},
         "xs": {k: ints_b64(v) for k, v in xs.items()},
         "paths": [[sel, i, xk, ints_b64(y)] for sel, i, xk, y in paths],
-        "circles": [[sel, round(cx, 1), round(cy, 1)] for sel, cx, cy in circles], "texts": list(texts)},
+        "circles": [[sel, round(cx, 1), round(cy, 1)] for sel, cx, cy in circles], "texts": list(texts),
+        "images": [[sel, i, int(px.shape[-1]), int(px.shape[-2]), lut,
+                    base64.b64encode(np.ascontiguousarray(px, dtype=np.uint8).tobytes()).decode("ascii")]
+                   for sel, i, px, lut in images],
+        "attrs": [[sel, name, list(values)] for sel, name, values in attrs], "luts": luts or {}},
         separators=(",", ":"))

@@ -15,6 +15,7 @@ Bounds, so that one user cannot starve the others (see `Limits`):
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -120,6 +121,12 @@ class PageState:
         self.stop = threading.Event()
         self.rate = Rate()
         self.job = 0
+        # a press of Train whose network a worker process holds (see pool_frames)
+        self.version = 0  # counts presses that replace the network (Reset, ...): a job returning after one is dropped
+        self.idle = threading.Event()  # set while no worker holds the network
+        self.idle.set()
+        self.tuned = False  # settings changed while a worker trains (it is told at its next frame)
+        self.final: tuple | None = None  # (figure, status) where the last streamed press of Train ended
 
     def __deepcopy__(self, memo: dict) -> PageState:
         return type(self)()
@@ -158,3 +165,44 @@ def frames(state: PageState, limits: Limits, train: Callable[[float, int], int],
         yield draw(reason)
         if reason:
             return
+
+
+KEEP = None
+"""In place of the figure or the status in an answer: keep what is shown (the page turns it into gr.update())."""
+STATUS_EVERY_S = 0.25  # while a worker trains, the status line changes at most this often (the figure every frame)
+
+
+def pool_frames(state: PageState, make_job: Callable[[], object], adopt: Callable[[object], None], pool,
+                poll: Callable[[], dict | None] = lambda: None, abandoned: Callable[[], bool] = lambda: False
+                ) -> Iterator[tuple[tuple, bool]]:
+    """(frame, last) while a worker process of `pool` (dlf.explore.workers) trains the session's network.
+
+    A job of this session still running stops first and hands its network back; then `make_job()` (under the
+    state's lock) packs the network and settings for the worker. When the job ends, `adopt(job)` takes the
+    trained network back, unless the network was replaced meanwhile (`state.version` moved on: a Reset). `poll()`
+    returns settings changed meanwhile (for the job's `tune`), or None. The last frame says why the press ended;
+    a frame whose status would change within STATUS_EVERY_S keeps the status shown (KEEP).
+    """
+    job_no = state.begin()
+    state.idle.wait(5.0)
+    with state.lock:
+        job, version = make_job(), state.version
+        state.idle.clear()
+    said = -math.inf  # when the status line was last sent
+    try:
+        whole = lambda frame: frame[0].startswith("<")  # noqa: E731 - the patches after it need it in the page
+        stopped = lambda: not state.running(job_no) or abandoned()  # noqa: E731
+        for frame, done in pool.run(job, stopped, poll, keep=whole):
+            if done is not None:
+                with state.lock:
+                    if state.version == version:  # no Reset meanwhile
+                        adopt(done)
+                state.idle.set()
+            now = time.perf_counter()
+            if done is None and not whole(frame) and now - said < STATUS_EVERY_S:
+                frame = (frame[0], KEEP)  # the figure, not the text: the page re-renders less while training
+            else:
+                said = now
+            yield frame, done is not None
+    finally:
+        state.idle.set()

@@ -33,7 +33,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from dlf.explore.session import Limits
 
@@ -202,6 +202,46 @@ def attached() -> bool:
 def link(token: str) -> str:
     """The value that tells the page's script (patch.PATCH_JS) to follow a training stream."""
     return json.dumps({"stream": f"{PREFIX}/stream/{token}"})
+
+
+def streamed(state, run: Callable[[Callable[[], bool]], Iterator[tuple[tuple, bool]]], session: str,
+             note: str = "training: the step and the rate under the figure") -> Iterator[tuple]:
+    """A press of Train whose frames go by its own stream: the gradio event answers with the stream's link and ends.
+
+    So a training page holds two connections (gradio's heartbeat and the stream) and not three: a browser opens
+    at most six to one server, and two tabs training with three each left none for a Stop. A thread of ours
+    drives `run(abandoned)` (dlf.explore.session.pool_frames: (frame, last) pairs); its last frame and status go
+    by the stream and stay in `state.final`, which the page fetches through gradio when the stream ends (its
+    hidden "finish" button). A press that found every stream taken answers (KEEP, the reason).
+    """
+    try:
+        token, channel = STREAMS.open(session)
+    except Full as exc:
+        yield None, f"⚠ {exc}"
+        return
+
+    state.final, version = None, state.version
+
+    def drive() -> None:
+        try:
+            for (fig, status), last in run(channel.abandoned):
+                if last:
+                    with state.lock:  # a Reset or a Step meanwhile (under the lock: it clears `final`) wins
+                        if state.version != version:
+                            break
+                        state.final = fig, status
+                channel.put(fig, status)
+        finally:
+            channel.close()
+            STREAMS.drop(token)
+
+    threading.Thread(target=drive, name=f"dlf-train-{token[:6]}", daemon=True).start()
+    yield link(token), note
+
+
+def finish(state) -> tuple:
+    """The figure and status where the last streamed press of Train ended (the page asks when its stream ends)."""
+    return state.final if state.final is not None else (None, None)
 
 
 def session_hash() -> str | None:

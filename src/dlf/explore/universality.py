@@ -10,14 +10,13 @@ way.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Iterator
 
 from dlf.errors import DlfError
 from dlf.explore import stream
 from dlf.explore.livefit import INTERVAL, LiveFit, measure, train_together
-from dlf.explore.session import Budget, Limits, PageState, frames
+from dlf.explore.session import KEEP, Budget, Limits, PageState, frames, pool_frames
 from dlf.explore.share import Field, page_words
 from dlf.explore.unifig import SWEEP_STEPS, live_frame, render
 from dlf.fundamentals import universality as uni
@@ -27,7 +26,6 @@ from dlf.fundamentals.expr import Target, parse_target
 TAB = "universality"
 TITLE = "Universality"
 SWEEP_WIDTHS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
-STATUS_EVERY_S = 0.25  # while training, the status line changes at most this often (the figure at every frame)
 
 FIELDS = (
     Field("target", "target function", "choice", "sin", choices=(*uni.PRESETS, "custom"),
@@ -53,13 +51,8 @@ class UState(PageState):
         super().__init__()
         self.live: LiveFit | None = None
         self.key: tuple = ()
-        self.lr, self.optimizer = 0.01, "adam"
-        self.tuned = False  # lr or optimiser changed while a worker trains (it is told at the next frame)
-        self.version = 0  # counts Reset and Least-squares presses: a job that returns after one is dropped
-        self.idle = threading.Event()  # set while no worker holds the network
-        self.idle.set()
+        self.lr, self.optimizer = 0.01, "adam"  # changed while a worker trains: `tuned` tells it at the next frame
         self.sweep: list[tuple[int, float, float]] = []  # (width, rms error, max error)
-        self.final: tuple | None = None  # (figure, status) where the last streamed press of Train ended
 
 
 class TrainJob:
@@ -138,8 +131,6 @@ def sweep(target: Target, activation: str, lr: float, optimizer: str, widths: tu
 
 
 # the page ----------------------------------------------------------------------------------------------------
-KEEP = None
-"""In place of the figure or the status in an answer: keep what is shown (the page turns it into gr.update())."""
 
 
 def _key(v: dict, limits: Limits) -> tuple:
@@ -195,73 +186,27 @@ def train_frames(state: UState, v: dict, limits: Limits, problems: list[str] = (
 
 def _pool_frames(state: UState, limits: Limits, pool, abandoned=lambda: False) -> Iterator[tuple[tuple, bool]]:
     """(frame, last) while a worker process trains the session's network; the last frame says why it ended."""
-    job_no = state.begin()  # a job of this session still running stops, and hands its network back:
-    state.idle.wait(5.0)
-    with state.lock:
-        job, version = TrainJob(state, limits), state.version
-        state.idle.clear()
-
     def poll() -> dict | None:
         if not state.tuned:
             return None
         state.tuned = False
         return {"lr": state.lr, "optimizer": state.optimizer}
 
-    said = -math.inf  # when the status line was last sent
-    try:
-        whole = lambda frame: frame[0].startswith("<")  # noqa: E731 - the patches after it need it in the page
-        stopped = lambda: not state.running(job_no) or abandoned()  # noqa: E731
-        for frame, done in pool.run(job, stopped, poll, keep=whole):
-            if done is not None:
-                with state.lock:
-                    if state.version == version:  # no Reset or Least-squares fit meanwhile
-                        state.live = done.live
-                state.idle.set()
-            now = time.perf_counter()
-            if done is None and not whole(frame) and now - said < STATUS_EVERY_S:
-                frame = (frame[0], KEEP)  # the figure, not the text: the page re-renders less while training
-            else:
-                said = now
-            yield frame, done is not None
-    finally:
-        state.idle.set()
+    def adopt(done: TrainJob) -> None:
+        state.live = done.live
+
+    return pool_frames(state, lambda: TrainJob(state, limits), adopt, pool, poll, abandoned)
 
 
 def _streamed_frames(state: UState, limits: Limits, pool, session: str) -> Iterator[tuple]:
-    """A press of Train whose frames go by its own stream (dlf.explore.stream): the gradio event ends at once.
-
-    The event answers with the stream's link and ends, so that a training page holds two connections (gradio's
-    heartbeat and the stream) and not three: a browser opens at most six to one server, and two tabs training
-    with three each left none for a Stop. A thread of ours drives the job; its last frame and status go by the
-    stream and stay in `state.final`, which the page fetches through gradio when the stream ends (`finish`).
-    """
-    try:
-        token, channel = stream.STREAMS.open(session)
-    except stream.Full as exc:
-        yield _refused(exc)
-        return
-
-    state.final, version = None, state.version
-
-    def drive() -> None:
-        try:
-            for (fig, status), last in _pool_frames(state, limits, pool, channel.abandoned):
-                if last and state.version != version:
-                    break  # a Reset or Least-squares fit meanwhile: its figure stays
-                if last:
-                    state.final = fig, status
-                channel.put(fig, None if status is KEEP else status)
-        finally:
-            channel.close()
-            stream.STREAMS.drop(token)
-
-    threading.Thread(target=drive, name=f"dlf-train-{token[:6]}", daemon=True).start()
-    yield stream.link(token), "training: step, error and rate under the figure"
+    """A press of Train whose frames go by its own stream (dlf.explore.stream.streamed)."""
+    return stream.streamed(state, lambda abandoned: _pool_frames(state, limits, pool, abandoned), session,
+                           "training: step, error and rate under the figure")
 
 
 def finish(state: UState) -> tuple:
     """The figure and status where the last streamed press of Train ended (the page asks when its stream ends)."""
-    return state.final if state.final is not None else (KEEP, KEEP)
+    return stream.finish(state)
 
 
 def reset(state: UState, v: dict, limits: Limits, problems: list[str] = ()) -> tuple:
@@ -275,7 +220,7 @@ def reset(state: UState, v: dict, limits: Limits, problems: list[str] = ()) -> t
         except DlfError as exc:
             return _refused(exc)
         state.live, state.key, state.sweep = live, _key(v, limits), []
-        state.version += 1
+        state.version, state.final = state.version + 1, None
         return render(state, "a random network: press Train, or Least-squares fit")
 
 
@@ -291,7 +236,7 @@ def least_squares(state: UState, v: dict, limits: Limits, problems: list[str] = 
         except DlfError as exc:
             return _refused(exc)
         state.live.solve_output()
-        state.version += 1
+        state.version, state.final = state.version + 1, None
         return render(state, "output layer solved by least squares; Train goes on from here and never spoils it")
 
 

@@ -93,9 +93,10 @@ def plot(page: str, value: str = "") -> gr.HTML:
     return gr.HTML(value, elem_id=f"{page}-plot", js_on_load=None)
 
 
-def live_plot(page: str) -> gr.HTML:
-    """A figure that a value replaces when it is an SVG and updates in place when it is a patch (patch.PATCH_JS)."""
-    return gr.HTML(elem_id=f"{page}-plot", js_on_load=patch.PATCH_JS,
+def live_plot(page: str, js: str = "") -> gr.HTML:
+    """A figure that a value replaces when it is an SVG and updates in place when it is a patch (patch.PATCH_JS);
+    `js` runs on load too (the page's own handlers)."""
+    return gr.HTML(elem_id=f"{page}-plot", js_on_load=patch.PATCH_JS + js,
                    html_template='<div class="dlf-live"></div><p class="dlf-live-note"></p>')
 
 

@@ -139,7 +139,7 @@ class Pool:
     """Worker processes that train jobs fairly; `run(job, stop)` streams a job's frames to the web process."""
 
     def __init__(self, processes: int = 2, slice_s: float = 0.002, frame_s: float = 0.070,
-                 preload: tuple[str, ...] = ("dlf.explore.universality",)):
+                 preload: tuple[str, ...] = ("dlf.explore.universality", "dlf.explore.classify")):
         ctx = mp.get_context("spawn")  # a fresh interpreter: never fork a process that runs threads
         self.results: mp.Queue = ctx.Queue()
         self.commands = [ctx.Queue() for _ in range(processes)]

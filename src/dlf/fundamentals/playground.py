@@ -318,22 +318,24 @@ class Playground:
         self.params[2 * (layer - 1)] = w
 
     @torch.no_grad()
+    def evaluate(self) -> tuple[float, float, float, float]:
+        """Data loss (without the penalties) and accuracy on the training and the test points: (train loss, test
+        loss, train accuracy, test accuracy). Accuracy is the fraction classified right (p > 1/2 means class 1),
+        NaN in regression."""
+        out = []
+        for phi, y in ((self.phi_train, self.data.y_train), (self.phi_test, self.data.y_test)):
+            z = forward(self.params, phi, self.activation)
+            acc = math.nan if self.regression else float(((z > 0).to(D) == y).to(D).mean())
+            out.append((float(data_loss(z, y, self.regression)), acc))
+        return out[0][0], out[1][0], out[0][1], out[1][1]
+
     def losses(self) -> tuple[float, float]:
         """The data loss (without the penalties) on the training and the test points."""
-        train = data_loss(forward(self.params, self.phi_train, self.activation), self.data.y_train, self.regression)
-        test = data_loss(forward(self.params, self.phi_test, self.activation), self.data.y_test, self.regression)
-        return float(train), float(test)
+        return self.evaluate()[:2]
 
-    @torch.no_grad()
     def accuracy(self) -> tuple[float, float]:
         """Fraction classified right (p > 1/2 means class 1) on the training and the test points (NaN in regression)."""
-        if self.regression:
-            return math.nan, math.nan
-
-        def acc(phi: Tensor, y: Tensor) -> float:
-            return float(((forward(self.params, phi, self.activation) > 0).to(D) == y).to(D).mean())
-
-        return acc(self.phi_train, self.data.y_train), acc(self.phi_test, self.data.y_test)
+        return self.evaluate()[2:]
 
     @torch.no_grad()
     def probability(self, x: Tensor) -> Tensor:
