@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_explore_load.py                     # 20 sessions train for 10 s, width 16
     .venv/bin/python benchmarks/bench_explore_load.py --mixed             # ... widths 16 to 35: no two networks alike
     .venv/bin/python benchmarks/bench_explore_load.py --page classify     # ... Classification's Train (its defaults)
+    .venv/bin/python benchmarks/bench_explore_load.py --page classify --mixed   # ... 4 data sets, 8 network shapes
     .venv/bin/python benchmarks/bench_explore_load.py --mode drag         # 20 sessions drag the neuron's w1 slider
     .venv/bin/python benchmarks/bench_explore_load.py --mode gallery --runs DIR   # ... a trained VAE's z1 slider
     .venv/bin/python benchmarks/bench_explore_load.py --sessions 5 --seconds 5 --width 64
@@ -104,9 +105,17 @@ def width_of(index: int, args: argparse.Namespace) -> int:
     return args.width + index if args.mixed else args.width
 
 
-def settings(index: int, args: argparse.Namespace) -> dict[str, int]:
-    """The values a session sends with its presses: the Universality width; Classification's defaults."""
-    return {"universality-width": width_of(index, args)} if args.page == "universality" else {}
+CLASSIFY_MIXED = ("circle", "xor", "spirals", "gaussians")
+
+
+def settings(index: int, args: argparse.Namespace) -> dict[str, object]:
+    """The values a session sends with its presses: the Universality width; Classification's defaults, or with
+    --mixed data set i % 4 and hidden layers (1 + i % 8, 2): eight shapes of network, so fewer train together."""
+    if args.page == "universality":
+        return {"universality-width": width_of(index, args)}
+    if args.mixed:
+        return {"classify-dataset": CLASSIFY_MIXED[index % 4], "classify-hidden": f"{1 + index % 8}, 2"}
+    return {}
 
 
 def open_page(tab: Tab, page: str, values: dict) -> None:
@@ -260,6 +269,7 @@ def figure_cost(repeats: int = 100) -> dict[str, float]:
     cstate, csent = classify.CState(), {}
     classify.reset(cstate, {f.name: f.default for f in classify.FIELDS})
     classify._train([cstate.live], [cstate.tune], math.inf, 600)
+    cstate.live.update()
     classfig.live_frame(cstate, "training", csent)
     settings = {f.name: f.default for f in neuron.FIELDS}
     jobs = {"universality patch": lambda: unifig.live_frame(state, "training", sent),
@@ -288,7 +298,8 @@ def main() -> None:
     p.add_argument("--mixed", action="store_true",
                    help="train: session i uses width + i, so that no two networks are alike and fewer train "
                         "together (the workers batch networks whose widths round up to the same power of two); "
-                        "the baseline keeps --width")
+                        "the baseline keeps --width. With --page classify: data set i %% 4, hidden layers "
+                        "(1 + i %% 8, 2), eight shapes of network; the baseline keeps the defaults")
     p.add_argument("--mode", choices=("train", "drag", "gallery"), default="train",
                    help="train: press Train in every session; drag: move a slider in every session; "
                         "gallery: move a trained VAE's latent slider in every session (needs --runs)")
@@ -336,7 +347,9 @@ def report(sessions: list[Session], alone: Session | None, args: argparse.Namesp
     if args.mode == "train":
         rates, steps = [s.rate for s in sessions], [s.steps for s in sessions]
         widths = f"widths {args.width} to {args.width + args.sessions - 1}" if args.mixed else f"width {args.width}"
-        widths = widths if args.page == "universality" else "Classification, its defaults"
+        if args.page == "classify":
+            widths = ("Classification, data sets and hidden layers (1 to 8, 2) mixed" if args.mixed
+                      else "Classification, its defaults")
         print(f"{widths}; updates/s per session: " + " ".join(f"{r:.1f}" for r in rates))
         print(f"min {min(rates):.1f}   median {statistics.median(rates):.1f}   max {max(rates):.1f}   "
               f"all sessions together {sum(rates):.0f} updates/s")

@@ -436,6 +436,8 @@ def test_playground_networks_trained_together_match_each_trained_alone():
         train_together([alone], math.inf, 100, [lr], [l2], [l1], 10)
         for a, b in zip(alone.net.params, t.net.params, strict=True):
             assert torch.allclose(a, b, rtol=0, atol=1e-12)
+        alone.update(), t.update()
+        assert alone.train_curve.steps == t.train_curve.steps == [0, 100]
         assert alone.train_curve.values == pytest.approx(t.train_curve.values, abs=1e-12)
     with pytest.raises(ValueError, match="same layer widths"):
         train_together([LivePlay(_playground()), LivePlay(_playground(hidden=(3,)))], math.inf, 1,
@@ -463,10 +465,12 @@ def test_a_classification_frame_is_a_patch_that_paints_what_the_whole_figure_dra
     state = classify.CState()
     classify.reset(state, v)
     classify._train([state.live], [state.tune], math.inf, 150)  # past the first steps, where the axes grow fast
+    state.live.update()
     sent: dict = {}
     first, _ = classfig.live_frame(state, "training", sent)
     assert first.startswith("<svg") and sent["layout"] in first  # the first frame is the whole figure
     classify._train([state.live], [state.tune], math.inf, 3)
+    state.live.update()
     frame, status = classfig.live_frame(state, "training", sent)
     whole, whole_status = classfig.render(state, "training")
     assert frame.startswith("{") and len(frame) < len(whole) / 3 and status == whole_status
@@ -482,16 +486,18 @@ def test_a_classification_frame_is_a_patch_that_paints_what_the_whole_figure_dra
     assert [a[0] for a in p["attrs"]].count(".boundary") == (dataset == "xor")
     lut = np.frombuffer(base64.b64decode(p["luts"]["shade"]), np.uint8).reshape(-1, 3)
     for sel, i, w, h, key, b64 in p["images"]:  # painted from colour indices: the whole figure's pixels
+        assert key == "shade"
         painted = lut[np.frombuffer(base64.b64decode(b64), np.uint8)].reshape(-1, h, w, 3)
         uris = re.findall(f'<image href="([^"]+)"[^>]*class="{sel[1:]}"' if sel == ".boundary-image"
                           else f'<image class="{sel[1:]}" href="([^"]+)"', whole)
         assert len(uris) == len(painted) and i == 0
         for uri, px in zip(uris, painted):
             assert np.array_equal(_bmp_pixels(uri), px), sel
-    assert len(p["images"][0]) and np.array_equal(lut, netdraw.SHADE_LUT)
+    assert len(p["images"]) == 2 and np.array_equal(lut, netdraw.SHADE_LUT)
     last, _ = classfig.live_frame(state, "stopped; press Train to go on", sent)
     assert last.startswith("<svg")  # the last frame of a press is whole
     classify._train([state.live], [state.tune], math.inf, 2000)  # the step axis grows: a whole figure again
+    state.live.update()
     assert classfig.live_frame(state, "training", sent)[0].startswith("<svg")
 
 

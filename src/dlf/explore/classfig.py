@@ -87,7 +87,8 @@ def _data(state, lims: dict | None = None) -> dict:
 
 def _grids(state) -> tuple[np.ndarray, np.ndarray]:
     """One forward pass over the plane: the output on the scale [-1, 1] (2p - 1, or the value) as (GRID, GRID),
-    row 0 the top, and every unit's heatmap as colour indices (netdraw.tile_indices)."""
+    row 0 the top, and every unit's heatmap as colour indices (netdraw.tile_indices). The same pass records the
+    losses at the network's step, if not recorded yet (playfit.LivePlay.grids): what the frame shows."""
     net = state.live.net
     outs = [o.numpy() for o in state.live.grids(_POINTS)]
     out = signed(outs[-1][: GRID * GRID, 0], net.regression).reshape(GRID, GRID)
@@ -111,13 +112,13 @@ def render(state, note: str = "") -> tuple[str, str]:
     if live is None:
         return svg.Figure(900, 560, uid="classify-fig").render(), note or "Press **Train**."
     net, discrete = live.net, bool(state.tune["discretize"])
+    out, tiles = _grids(state)
     steps, train, test = _curves(state)
     lims = _layout(state, train, test)
     fig = svg.Figure(900, 560, uid="classify-fig", data=_data(state, lims))
     fig.text(NET_LEFT, 14, "features → hidden layers → output; hover a weight to read it, click it to edit it",
              size=11)
     fig.extra.append('<text class="hover-readout" x="330" y="14" font-size="11" fill="#333"></text>')
-    out, tiles = _grids(state)
     fig.extra.append(network_svg(net, tiles))
     ax = fig.panel(*OUT, (-EXTENT, EXTENT), (-EXTENT, EXTENT), grid=False,
                    title="output; filled: training, ringed: test points")
@@ -148,6 +149,7 @@ def live_frame(state, note: str, sent: dict) -> tuple[str, str]:
     is not finite, or when FULL_EVERY_S has passed since the last whole one.
     """
     net, discrete = state.live.net, bool(state.tune["discretize"])
+    out, tiles = _grids(state)
     steps, train, test = _curves(state)
     lims, now = _layout(state, train, test), time.perf_counter()
     finite = all(bool(torch.isfinite(p).all()) for p in net.params)
@@ -155,7 +157,6 @@ def live_frame(state, note: str, sent: dict) -> tuple[str, str]:
             or not finite):
         sent.update(layout=lims["layout"], at=now)
         return render(state, note)
-    out, tiles = _grids(state)
     ax = svg.Panel("", *OUT, (-EXTENT, EXTENT), (-EXTENT, EXTENT))
     curve = svg.Panel("", *LOSS, lims["x"], lims["y"])
     colours, widths, values = weight_style(net)

@@ -211,7 +211,9 @@ def step(state: CState, v: dict) -> tuple[str, str]:
     with state.lock:
         try:
             ensure_net(state, v)
-            if _train([state.live], [state.tune], math.inf, 1)[0] < 0:
+            diverged = _train([state.live], [state.tune], math.inf, 1)[0] < 0
+            state.live.update()
+            if diverged:
                 return render(state, "diverged: lower the learning rate and press Reset")
         except DlfError as exc:
             return render(state, f"⚠ {exc}")

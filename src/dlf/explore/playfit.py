@@ -15,7 +15,6 @@ network alone goes through the same function.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 
@@ -61,18 +60,39 @@ class LivePlay:
     def record(self) -> tuple[float, float]:
         """Add the training and test loss (data loss, no penalty) to the curves; return them. The accuracy on
         both (NaN in regression) stays in `accuracy`."""
-        train, test, *self.accuracy = self.net.evaluate()
+        train, test, *accuracy = self.net.evaluate()
+        self._add(train, test, accuracy)
+        return train, test
+
+    def _add(self, train: float, test: float, accuracy: list[float]) -> None:
         self.train_curve.add(self.net.steps, train)
         self.test_curve.add(self.net.steps, test)
-        return train, test
+        self.accuracy = accuracy
+
+    def update(self) -> None:
+        """Record the losses unless they are recorded for the network's current step (a frame records them; a
+        slice of training does not, for evaluating all points costs as much as a few steps)."""
+        if self.train_curve.steps[-1] != self.net.steps:
+            self.record()
 
     def grids(self, points: Tensor) -> list[Tensor]:
         """Every unit's output at the raw points (N, 2), column by column, the output as Playground.neuron_outputs
-        gives it; the features at those points are computed once per network (they never change)."""
+        gives it; and, from the same forward pass, the losses recorded as `update` does (what a frame shows).
+
+        The features of the points and of the training and test points are concatenated once per network (they
+        never change), so a frame costs one pass of the network."""
+        net = self.net
         if self._grid is None or self._grid[0] is not points:
-            self._grid = points, self.net.phi(points)
-        outs = pg.layers(self.net.params, self._grid[1], self.net.activation)
-        if not self.net.regression:
+            self._grid = points, torch.cat([net.phi(points), net.phi_train, net.phi_test])
+        outs = pg.layers(net.params, self._grid[1], net.activation)
+        n, n_train = points.shape[0], net.phi_train.shape[0]
+        if self.train_curve.steps[-1] != net.steps:
+            z = outs[-1].squeeze(1)
+            (train, train_acc), (test, test_acc) = (pg.score(zs, y, net.regression) for zs, y in (
+                (z[n : n + n_train], net.data.y_train), (z[n + n_train :], net.data.y_test)))
+            self._add(train, test, [train_acc, test_acc])
+        outs = [o[:n] for o in outs]
+        if not net.regression:
             outs[-1] = activations.sigmoid(outs[-1])
         return outs
 
@@ -94,7 +114,7 @@ def train_together(lives: Sequence[LivePlay], deadline: float, max_steps: int, l
     """Train each network until perf_counter() passes `deadline` (at least one step) or `max_steps` steps.
 
     All must share `LivePlay.shape()`. Returns each network's steps, or -1 for one whose weights stopped being
-    finite (diverged); its curves get one point at the end.
+    finite (diverged). The loss curves are left to `LivePlay.update`.
     """
     if len({live.shape() for live in lives}) != 1:
         raise ValueError("networks trained together need the same layer widths, activation and loss")
@@ -137,8 +157,6 @@ def train_together(lives: Sequence[LivePlay], deadline: float, max_steps: int, l
     for r, live in enumerate(lives):
         live.net.params = [p[r].clone() for p in params]
         live.net.steps += steps
-        finite = all(bool(torch.isfinite(p).all()) for p in live.net.params)
-        train, _ = live.record()
-        live.net.diverged = live.net.diverged or not finite or not math.isfinite(train)
+        live.net.diverged = live.net.diverged or not all(bool(torch.isfinite(p).all()) for p in live.net.params)
         took.append(-1 if live.net.diverged else steps)
     return took

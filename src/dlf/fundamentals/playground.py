@@ -230,6 +230,13 @@ def data_loss(z: Tensor, y: Tensor, regression: bool) -> Tensor:
     return mse(z, y) if regression else binary_cross_entropy(z, y)
 
 
+def score(z: Tensor, y: Tensor, regression: bool) -> tuple[float, float]:
+    """The data loss of outputs z against y, and the fraction classified right (z > 0 means class 1; NaN in
+    regression)."""
+    acc = math.nan if regression else float(((z > 0).to(D) == y).to(D).mean())
+    return float(data_loss(z, y, regression)), acc
+
+
 def objective(params: Sequence[Tensor], phi: Tensor, y: Tensor, activation: str, l2: float, l1: float = 0.0,
               regression: bool = False) -> Tensor:
     """The data loss plus l2 / 2 times the summed squares and l1 times the summed |.| of the weight matrices."""
@@ -322,12 +329,10 @@ class Playground:
         """Data loss (without the penalties) and accuracy on the training and the test points: (train loss, test
         loss, train accuracy, test accuracy). Accuracy is the fraction classified right (p > 1/2 means class 1),
         NaN in regression."""
-        out = []
-        for phi, y in ((self.phi_train, self.data.y_train), (self.phi_test, self.data.y_test)):
-            z = forward(self.params, phi, self.activation)
-            acc = math.nan if self.regression else float(((z > 0).to(D) == y).to(D).mean())
-            out.append((float(data_loss(z, y, self.regression)), acc))
-        return out[0][0], out[1][0], out[0][1], out[1][1]
+        (train, train_acc), (test, test_acc) = (score(forward(self.params, phi, self.activation), y, self.regression)
+                                                for phi, y in ((self.phi_train, self.data.y_train),
+                                                               (self.phi_test, self.data.y_test)))
+        return train, test, train_acc, test_acc
 
     def losses(self) -> tuple[float, float]:
         """The data loss (without the penalties) on the training and the test points."""
