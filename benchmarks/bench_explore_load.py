@@ -110,12 +110,13 @@ CLASSIFY_MIXED = ("circle", "xor", "spirals", "gaussians")
 
 def settings(index: int, args: argparse.Namespace) -> dict[str, object]:
     """The values a session sends with its presses: the Universality width; Classification's defaults, or with
-    --mixed data set i % 4 and hidden layers (1 + i % 8, 2): eight shapes of network, so fewer train together."""
+    --mixed data set i % 4 and hidden layers (1 + i % 8, 2): eight shapes of network, so fewer train together;
+    the largest of them, (8, 2), for the baseline of --mixed (`largest`)."""
     if args.page == "universality":
         return {"universality-width": width_of(index, args)}
     if args.mixed:
         return {"classify-dataset": CLASSIFY_MIXED[index % 4], "classify-hidden": f"{1 + index % 8}, 2"}
-    return {}
+    return {"classify-hidden": "8, 2"} if getattr(args, "largest", False) else {}
 
 
 def open_page(tab: Tab, page: str, values: dict) -> None:
@@ -299,7 +300,7 @@ def main() -> None:
                    help="train: session i uses width + i, so that no two networks are alike and fewer train "
                         "together (the workers batch networks whose widths round up to the same power of two); "
                         "the baseline keeps --width. With --page classify: data set i %% 4, hidden layers "
-                        "(1 + i %% 8, 2), eight shapes of network; the baseline keeps the defaults")
+                        "(1 + i %% 8, 2), eight shapes of network; the baseline trains the largest, (8, 2)")
     p.add_argument("--mode", choices=("train", "drag", "gallery"), default="train",
                    help="train: press Train in every session; drag: move a slider in every session; "
                         "gallery: move a trained VAE's latent slider in every session (needs --runs)")
@@ -326,8 +327,10 @@ def main() -> None:
             raise SystemExit(str(exc)) from None
         app = App(url)
         warm_up(app, args)
-        alone = run_sessions(1, app, argparse.Namespace(**{**vars(args), "mixed": False}), proc.pid)[0][0] \
-            if args.mode == "train" else None
+        # the baseline: the default network; with --page classify --mixed the largest of the mix (8, 2), so that
+        # the slowest session, which trains the largest, is compared with the same network alone
+        baseline = {**vars(args), "mixed": False, "largest": args.mixed and args.page == "classify"}
+        alone = run_sessions(1, app, argparse.Namespace(**baseline), proc.pid)[0][0] if args.mode == "train" else None
         sessions, cpu, wall = run_sessions(args.sessions, app, args, proc.pid)
     finally:
         stop(proc)

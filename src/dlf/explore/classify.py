@@ -5,7 +5,10 @@ hidden layers (a text box, or + and - buttons), the activation (linear too), L1 
 take a single step. The figure shows every unit as a small heatmap of what it computes over the plane (inputs,
 hidden neurons, output), the weights as lines between them (thickness: |w|, blue: w > 0, orange: w < 0; hover
 one to read it, click it to edit it), the output over the plane with the points, and the train and test loss.
-The data sets, features, network, loss and training are dlf.fundamentals.playground.
+The data sets, features, network, loss and training are dlf.fundamentals.playground; dlf.explore.playfit trains
+it live, a step at a time, and several sessions' networks of one shape at once. Train runs in a worker process
+(dlf.explore.workers) and its frames go by the press's own stream as patches of the figure that the page draws
+(dlf.explore.classfig), as on the Universality page.
 """
 
 from __future__ import annotations
