@@ -7,6 +7,7 @@
     .venv/bin/python benchmarks/bench_explore_load.py --mode drag         # 20 sessions drag the neuron's w1 slider
     .venv/bin/python benchmarks/bench_explore_load.py --mode gallery --runs DIR   # ... a trained VAE's z1 slider
     .venv/bin/python benchmarks/bench_explore_load.py --sessions 5 --seconds 5 --width 64
+    .venv/bin/python benchmarks/bench_explore_load.py --mode batching     # no server: 10 networks' batched step
 
 It starts `python -m dlf explore` on 127.0.0.1 at a free port in a child process and opens sessions that speak
 the browser's protocol (dlf.explore.loadclient: gradio's queue, each session its own hash, like a browser tab;
@@ -289,6 +290,58 @@ def figure_cost(repeats: int = 100) -> dict[str, float]:
     return out
 
 
+def batching(pairs: int = 5, networks: int = 10, seconds: float = 1.0) -> None:
+    """--mode batching: in-process, one torch thread, the workers' batched step against one network's step, for
+    both training pages (their defaults; Universality at width 16 with Adam): network-steps per CPU second of
+    `networks` trained together and of one alone, in `pairs` interleaved pairs of `seconds` each; prints each
+    pair and the median ratio."""
+    import math
+
+    import torch
+
+    from dlf.explore import classify, universality
+    from dlf.explore.livefit import train_together as uni_together
+    from dlf.explore.session import Limits
+
+    torch.set_num_threads(1)
+
+    def classify_nets(n: int) -> list:
+        states = [classify.CState() for _ in range(n)]
+        for i, st in enumerate(states):
+            classify.reset(st, {f.name: f.default for f in classify.FIELDS} | {"seed": i})
+        return [st.live for st in states], [st.tune for st in states]
+
+    def uni_nets(n: int) -> list:
+        states = [universality.UState() for _ in range(n)]
+        for st in states:
+            universality.reset(st, {f.name: f.default for f in universality.FIELDS}, Limits())
+        return [st.live for st in states]
+
+    def rate(page: str, n: int) -> float:
+        """Network-steps per CPU second for n networks trained together (one alone when n is 1)."""
+        if page == "classify":
+            lives, tunes = classify_nets(n)
+            step = lambda: classify._train(lives, tunes, math.inf, 20)  # noqa: E731
+        else:
+            lives = uni_nets(n)
+            step = lambda: uni_together(lives, math.inf, 20, [0.01] * n, "adam")  # noqa: E731
+        step()
+        t0, steps = time.thread_time(), 0
+        while time.thread_time() - t0 < seconds:
+            step()
+            steps += 20
+        return n * steps / (time.thread_time() - t0)
+
+    for page in ("classify", "universality"):
+        ratios = []
+        for i in range(pairs):
+            together, alone = rate(page, networks), rate(page, 1)
+            ratios.append(together / alone)
+            print(f"{page} pair {i + 1}: {networks} together {together:,.0f} network-steps per CPU second, "
+                  f"one alone {alone:,.0f}: {together / alone:.2f}x")
+        print(f"{page}: median ratio {statistics.median(ratios):.2f}x over {pairs} interleaved pairs")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sessions", type=int, default=20, help="concurrent sessions (default: 20)")
@@ -301,12 +354,16 @@ def main() -> None:
                         "together (the workers batch networks whose widths round up to the same power of two); "
                         "the baseline keeps --width. With --page classify: data set i %% 4, hidden layers "
                         "(1 + i %% 8, 2), eight shapes of network; the baseline trains the largest, (8, 2)")
-    p.add_argument("--mode", choices=("train", "drag", "gallery"), default="train",
+    p.add_argument("--mode", choices=("train", "drag", "gallery", "batching"), default="train",
                    help="train: press Train in every session; drag: move a slider in every session; "
-                        "gallery: move a trained VAE's latent slider in every session (needs --runs)")
+                        "gallery: move a trained VAE's latent slider in every session (needs --runs); "
+                        "batching: no server, the workers' batched step of 10 networks against one's, in-process")
     p.add_argument("--runs", help="gallery: a folder holding a vae run (e.g. one made by 'dlf tour --part 2')")
     p.add_argument("--out", help="also write the results as JSON to this file")
     args = p.parse_args()
+    if args.mode == "batching":
+        batching()
+        return
     if not (1 <= args.sessions <= MAX_SESSIONS and 0 < args.seconds <= MAX_SECONDS):
         raise SystemExit(f"use 1..{MAX_SESSIONS} sessions and 0..{MAX_SECONDS} seconds")
     from dlf.explore.server import free_port
