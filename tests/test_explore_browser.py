@@ -258,6 +258,23 @@ def test_classification_playground_trains_a_boundary(open_page):
     assert float(data(page, "classify", "test-loss")) < 0.7 * loss0
     assert page.locator("#classify-fig .boundary-image").get_attribute("href") != image0
     screenshot(page, "classify")
+    page.evaluate("""() => { window.__painted = 0; new MutationObserver((changes) => { for (const c of changes)
+        if (c.target.matches?.('image.tile') && c.target.getAttribute('href').startsWith('data:image/png'))
+          window.__painted++; }).observe(document.querySelector('#classify-plot'),
+        {subtree: true, attributes: true, attributeFilter: ['href']}); }""")
+    page.click("#classify-train")  # frames are patches: the page paints the heatmaps from colour indices
+    page.wait_for_function("() => window.__painted > 20")  # (the server's whole figures carry BMPs)
+    press(page, "#classify-step")  # Step while training: training stops, its network comes back, one step on it
+    page.wait_for_function("() => document.querySelector('#classify-status').innerText.includes('one step')")
+    steps = int(data(page, "classify", "step"))
+    time.sleep(0.5)
+    assert int(data(page, "classify", "step")) == steps and "one step" in status(page, "classify")
+    page.click("#classify-train")
+    wait_data(page, "classify", "step", f"+v > {steps + 100}")
+    press(page, "#classify-reset")  # Reset while training: the fresh network stays, not training's last frame
+    wait_data(page, "classify", "step", "v == '0'")
+    time.sleep(0.5)
+    assert data(page, "classify", "step") == "0", status(page, "classify")
 
 
 def test_backprop_page_steps_through_forward_and_backward_then_updates(open_page):

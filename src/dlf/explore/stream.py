@@ -35,7 +35,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
 
-from dlf.explore.session import Limits
+from dlf.explore.session import KEEP, Limits
 
 ABANDONED_S = 10.0
 """A press of Train whose stream has had no reader for this long (never opened, or closed) ends."""
@@ -217,7 +217,7 @@ def streamed(state, run: Callable[[Callable[[], bool]], Iterator[tuple[tuple, bo
     try:
         token, channel = STREAMS.open(session)
     except Full as exc:
-        yield None, f"⚠ {exc}"
+        yield KEEP, f"⚠ {exc}"
         return
 
     state.final, version = None, state.version
@@ -241,7 +241,7 @@ def streamed(state, run: Callable[[Callable[[], bool]], Iterator[tuple[tuple, bo
 
 def finish(state) -> tuple:
     """The figure and status where the last streamed press of Train ended (the page asks when its stream ends)."""
-    return state.final if state.final is not None else (None, None)
+    return state.final if state.final is not None else (KEEP, KEEP)
 
 
 def session_hash() -> str | None:

@@ -131,8 +131,6 @@ def sweep(target: Target, activation: str, lr: float, optimizer: str, widths: tu
 
 
 # the page ----------------------------------------------------------------------------------------------------
-
-
 def _key(v: dict, limits: Limits) -> tuple:
     return v["target"], v["expr"] if v["target"] == "custom" else "", v["activation"], min(v["width"], limits.max_width)
 
