@@ -157,10 +157,13 @@ def test_neuron_page_redraws_as_the_sliders_move(open_page):
     slide(page, "neuron-b", -2)
     wait_data(page, "neuron", "b", "parseFloat(v) == -2")
     assert data(page, "neuron", "fires") != fires
-    assert "sigmoid(1·x1 - 0.5·x2 - 2)" in page.locator("#neuron-formula").inner_text()
+    # the formula is a second component of the same answer: the page may render it a moment after the figure
+    page.wait_for_function("() => document.querySelector('#neuron-formula').innerText"
+                           ".includes('sigmoid(1·x1 - 0.5·x2 - 2)')")
     page.locator("#neuron-activation label", has_text="relu").click()
     wait_data(page, "neuron", "activation", "v == 'relu'")
-    assert "relu(1·x1 - 0.5·x2 - 2)" in page.locator("#neuron-formula").inner_text()
+    page.wait_for_function("() => document.querySelector('#neuron-formula').innerText"
+                           ".includes('relu(1·x1 - 0.5·x2 - 2)')")
     screenshot(page, "neuron")
 
 

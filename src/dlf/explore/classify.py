@@ -22,7 +22,7 @@ from dlf.explore import stream
 from dlf.explore.classfig import live_frame, render
 from dlf.explore.netdraw import CLICK_JS, shade  # noqa: F401 - shade: the page's colours, for tests and docs
 from dlf.explore.playfit import LivePlay, train_together
-from dlf.explore.session import KEEP, Budget, Limits, PageState, frames, pool_frames
+from dlf.explore.session import KEEP, Limits, PageState, budgeted_turn, frames, pool_frames
 from dlf.explore.share import Field
 from dlf.fundamentals import playground as pg
 
@@ -112,20 +112,9 @@ class ClassifyJob:
 
     @staticmethod
     def advance_together(jobs: list[ClassifyJob], deadline: float) -> list[str]:
-        for job in jobs:
-            if job.budget is None:
-                job.budget = Budget(job.limits)
-        end = min([deadline] + [job.budget.start + job.limits.max_seconds for job in jobs])
-        took = _train([job.live for job in jobs], [job.settings for job in jobs], end,
-                      min(job.budget.steps_left() for job in jobs))
-        reasons = []
-        for job, n in zip(jobs, took):
-            if n < 0:
-                reasons.append("diverged")
-            else:
-                job.budget.steps += n
-                reasons.append(job.budget.exhausted())
-        return reasons
+        """`advance` for jobs of one group at once (playfit.train_together); each one's reason."""
+        return budgeted_turn(jobs, deadline, lambda end, steps_left: _train(
+            [job.live for job in jobs], [job.settings for job in jobs], end, steps_left))
 
     def draw(self, note: str) -> tuple[str, str]:
         if self._view is None:

@@ -72,6 +72,28 @@ class Budget:
         return ""
 
 
+def budgeted_turn(jobs: list, deadline: float, train: Callable[[float, int], list[int]]) -> list[str]:
+    """A worker's turn for jobs that train together, within each one's `Budget` (made at its first turn).
+
+    Each job has `limits` and `budget`. `train(end, steps_left)` trains them all until perf_counter() reaches
+    `end` (the deadline, or an earlier end of a press's time) or for at most `steps_left` steps, and returns
+    each one's steps (-1: diverged). Returns each job's reason to end ('' while it may go on).
+    """
+    for job in jobs:
+        if job.budget is None:
+            job.budget = Budget(job.limits)
+    end = min([deadline] + [job.budget.start + job.limits.max_seconds for job in jobs])
+    took = train(end, min(job.budget.steps_left() for job in jobs))
+    reasons = []
+    for job, n in zip(jobs, took):
+        if n < 0:
+            reasons.append("diverged")
+        else:
+            job.budget.steps += n
+            reasons.append(job.budget.exhausted())
+    return reasons
+
+
 class Rate:
     """Updates per second over the last `window` updates."""
 

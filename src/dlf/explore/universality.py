@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dlf.errors import DlfError
 from dlf.explore import stream
 from dlf.explore.livefit import INTERVAL, LiveFit, measure, train_together
-from dlf.explore.session import KEEP, Budget, Limits, PageState, frames, pool_frames
+from dlf.explore.session import KEEP, Limits, PageState, budgeted_turn, frames, pool_frames
 from dlf.explore.share import Field, page_words
 from dlf.explore.unifig import SWEEP_STEPS, live_frame, render
 from dlf.fundamentals import universality as uni
@@ -83,24 +83,13 @@ class TrainJob:
     @staticmethod
     def advance_together(jobs: list[TrainJob], deadline: float) -> list[str]:
         """`advance` for jobs of one group at once (livefit.train_together); each one's reason."""
-        for job in jobs:
-            if job.budget is None:
-                job.budget = Budget(job.limits)
-        end = min([deadline] + [job.budget.start + job.limits.max_seconds for job in jobs])
-        steps_left = min(job.budget.steps_left() for job in jobs)
-        if len(jobs) == 1:  # LiveFit.train: adam and sgd by train_together too, lbfgs by torch's
-            took = [jobs[0].live.train(end, steps_left, jobs[0].lr, jobs[0].optimizer)]
-        else:
-            took = train_together([job.live for job in jobs], end, steps_left, [job.lr for job in jobs],
+        def train(end: float, steps_left: int) -> list[int]:
+            if len(jobs) == 1:  # LiveFit.train: adam and sgd by train_together too, lbfgs by torch's
+                return [jobs[0].live.train(end, steps_left, jobs[0].lr, jobs[0].optimizer)]
+            return train_together([job.live for job in jobs], end, steps_left, [job.lr for job in jobs],
                                   jobs[0].optimizer)
-        reasons = []
-        for job, n in zip(jobs, took):
-            if n < 0:
-                reasons.append("diverged")
-            else:
-                job.budget.steps += n
-                reasons.append(job.budget.exhausted())
-        return reasons
+
+        return budgeted_turn(jobs, deadline, train)
 
     def draw(self, note: str) -> tuple[str, str]:
         if self._view is None:
