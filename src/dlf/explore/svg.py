@@ -54,8 +54,12 @@ def log_ticks(lo: float, hi: float) -> list[float]:
 
 
 def fmt(v: float) -> str:
-    """A short label for a tick or a readout: 0.01, 2.5, 1e+04."""
-    return f"{v:.3g}" if v != 0 else "0"
+    """A short label for a tick or a readout: 0.01, 2.5, 5,000 (whole numbers under a million), 1e+07."""
+    if v == 0:
+        return "0"
+    if 1000 <= abs(v) < 1e6 and float(v).is_integer():
+        return f"{int(v):,}"
+    return f"{v:.3g}"
 
 
 def png_data_uri(rgb: np.ndarray) -> str:
