@@ -501,6 +501,18 @@ def test_a_classification_frame_is_a_patch_that_paints_what_the_whole_figure_dra
     assert classfig.live_frame(state, "training", sent)[0].startswith("<svg")
 
 
+def test_a_diverging_classification_network_ends_the_press_and_still_draws():
+    from dlf.explore import classfig
+
+    v = {f.name: f.default for f in classify.FIELDS} | {"lr": 3.0, "dataset": "multi-gauss", "hidden": "16, 16, 16",
+                                                       "batch": 1}
+    state = classify.CState()
+    out = list(classify.train_frames(state, v, Limits(max_steps=20_000)))
+    assert "diverged" in out[-1][1] and state.net.steps < 20_000 and out[-1][0].startswith("<svg")
+    state.live._add(math.inf, math.inf, [0.5, 0.5])  # inf and NaN in the curves set no axis
+    assert classfig.live_frame(state, "training", {})[0].startswith("<svg")
+
+
 def test_classification_trains_in_a_worker_and_a_step_after_stop_keeps_its_network():
     from dlf.explore import workers
 

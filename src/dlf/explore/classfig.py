@@ -68,7 +68,8 @@ def _layout(state, train: np.ndarray, test: np.ndarray) -> dict:
     """The loss panel's limits and the layout key that names everything a patch cannot change."""
     net = state.live.net
     both = np.concatenate([train, test])
-    top = float(np.nanmax(both)) if np.isfinite(both).any() else 1.0
+    both = both[np.isfinite(both)]  # a diverging network's inf and NaN set no axis
+    top = float(both.max()) if both.size else 1.0
     lims = {"x": (0.0, _nice_up(max(net.steps, 1))), "y": (0.0, _nice_up(max(top * 1.1, 0.1)))}
     shape = (net.sizes, net.phi.names, net.regression, bool(state.tune["discretize"]), lims["x"], lims["y"],
              len(f"{net.steps:,}"), state.key)
