@@ -399,8 +399,10 @@ def test_regression_and_discretised_output_on_the_classification_page():
     assert state.net.regression and curve.values[-1] < 0.05 * curve.values[0]
     fig, text = classify.render(state, "")
     assert "mean squared error" in fig and "accuracy" not in text
-    smooth = classify.shade(np.array([-0.2, 0.0, 0.7]))
-    sharp = classify.shade(np.array([-0.2, 0.0, 0.7]), discrete=True)
+    from dlf.explore.netdraw import shade
+
+    smooth = shade(np.array([-0.2, 0.0, 0.7]))
+    sharp = shade(np.array([-0.2, 0.0, 0.7]), discrete=True)
     assert len({tuple(c) for c in sharp.tolist()}) == 2 and len({tuple(c) for c in smooth.tolist()}) == 3
 
 

@@ -20,7 +20,7 @@ import torch
 from dlf.errors import DlfError
 from dlf.explore import stream
 from dlf.explore.classfig import live_frame, render
-from dlf.explore.netdraw import CLICK_JS, shade  # noqa: F401 - shade: the page's colours, for tests and docs
+from dlf.explore.netdraw import CLICK_JS
 from dlf.explore.playfit import LivePlay, train_together
 from dlf.explore.session import KEEP, Limits, PageState, budgeted_turn, frames, pool_frames
 from dlf.explore.share import Field
@@ -157,16 +157,10 @@ def train_frames(state: CState, v: dict, limits: Limits, pool=None, session: str
 
 
 def _pool_frames(state: CState, limits: Limits, pool, abandoned=lambda: False):
-    def poll() -> dict | None:
-        if not state.tuned:
-            return None
-        state.tuned = False
-        return dict(state.tune)
-
     def adopt(done: ClassifyJob) -> None:
         state.live = done.live
 
-    return pool_frames(state, lambda: ClassifyJob(state, limits), adopt, pool, poll, abandoned)
+    return pool_frames(state, lambda: ClassifyJob(state, limits), adopt, pool, lambda: dict(state.tune), abandoned)
 
 
 def _halt(state: CState) -> None:

@@ -195,16 +195,23 @@ STATUS_EVERY_S = 0.25  # while a worker trains, the status line changes at most 
 
 
 def pool_frames(state: PageState, make_job: Callable[[], object], adopt: Callable[[object], None], pool,
-                poll: Callable[[], dict | None] = lambda: None, abandoned: Callable[[], bool] = lambda: False
+                settings: Callable[[], dict], abandoned: Callable[[], bool] = lambda: False
                 ) -> Iterator[tuple[tuple, bool]]:
     """(frame, last) while a worker process of `pool` (dlf.explore.workers) trains the session's network.
 
     A job of this session still running stops first and hands its network back; then `make_job()` (under the
     state's lock) packs the network and settings for the worker. When the job ends, `adopt(job)` takes the
-    trained network back, unless the network was replaced meanwhile (`state.version` moved on: a Reset). `poll()`
-    returns settings changed meanwhile (for the job's `tune`), or None. The last frame says why the press ended;
-    a frame whose status would change within STATUS_EVERY_S keeps the status shown (KEEP).
+    trained network back, unless the network was replaced meanwhile (`state.version` moved on: a Reset). When
+    the page sets `state.tuned`, the job's `tune` gets `settings()` at its next frame. The last frame says why
+    the press ended; a frame whose status would change within STATUS_EVERY_S keeps the status shown (KEEP).
     """
+
+    def poll() -> dict | None:
+        if not state.tuned:
+            return None
+        state.tuned = False
+        return settings()
+
     job_no = state.begin()
     state.idle.wait(5.0)
     with state.lock:

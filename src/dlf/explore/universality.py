@@ -173,27 +173,17 @@ def train_frames(state: UState, v: dict, limits: Limits, problems: list[str] = (
 
 def _pool_frames(state: UState, limits: Limits, pool, abandoned=lambda: False) -> Iterator[tuple[tuple, bool]]:
     """(frame, last) while a worker process trains the session's network; the last frame says why it ended."""
-    def poll() -> dict | None:
-        if not state.tuned:
-            return None
-        state.tuned = False
-        return {"lr": state.lr, "optimizer": state.optimizer}
-
     def adopt(done: TrainJob) -> None:
         state.live = done.live
 
-    return pool_frames(state, lambda: TrainJob(state, limits), adopt, pool, poll, abandoned)
+    return pool_frames(state, lambda: TrainJob(state, limits), adopt, pool,
+                       lambda: {"lr": state.lr, "optimizer": state.optimizer}, abandoned)
 
 
 def _streamed_frames(state: UState, limits: Limits, pool, session: str) -> Iterator[tuple]:
     """A press of Train whose frames go by its own stream (dlf.explore.stream.streamed)."""
     return stream.streamed(state, lambda abandoned: _pool_frames(state, limits, pool, abandoned), session,
                            "training: step, error and rate under the figure")
-
-
-def finish(state: UState) -> tuple:
-    """The figure and status where the last streamed press of Train ended (the page asks when its stream ends)."""
-    return stream.finish(state)
 
 
 def reset(state: UState, v: dict, limits: Limits, problems: list[str] = ()) -> tuple:
@@ -302,7 +292,7 @@ def build(limits: Limits) -> dict:
     train_ev = train_b.click(on_train, inputs, outputs, **run)
     sweep_ev = sweep_b.click(on_sweep, inputs, outputs, **run)
     stop_b.click(lambda s: s.stop.set(), state, None, queue=False, **private)
-    finish_b.click(lambda s: shown(finish(s)), state, outputs, queue=False, **private, **widgets.QUIET)
+    finish_b.click(lambda s: shown(stream.finish(s)), state, outputs, queue=False, **private, **widgets.QUIET)
     reset_b.click(on_reset, inputs, outputs, **private, **widgets.QUIET)
     lsq_b.click(on_lsq, inputs, outputs, **private, **widgets.QUIET)
     by_name = dict(zip((f.name for f in FIELDS), comps))
